@@ -1,0 +1,162 @@
+"""Command line: ``python -m bench <command>``.
+
+Every user error (unknown name, bad value, missing data or weights) prints one line to stderr
+and exits with code 2; no traceback. Sub-commands register themselves in ``COMMANDS`` with a
+function that adds their arguments and one that runs them, so new commands never edit ``main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.errors import BenchError
+
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+COMMANDS: list[Command] = []
+
+
+def command(name: str, help_text: str) -> Callable:
+    """Decorator pair: ``@command(name, help)`` on a ``run(args)`` whose ``.arguments`` adds options."""
+
+    def wrap(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS.append((name, lambda p: getattr(fn, "arguments", lambda _: None)(p), fn))
+        fn.help = help_text  # type: ignore[attr-defined]
+        return fn
+
+    return wrap
+
+
+def arguments(fn_args: Callable[[argparse.ArgumentParser], None]) -> Callable:
+    def attach(fn: Callable) -> Callable:
+        fn.arguments = fn_args  # type: ignore[attr-defined]
+        return fn
+
+    return attach
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+# ---- list ------------------------------------------------------------------------------
+def _list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=["models", "datasets", "metrics"])
+
+
+@command("list", "list registered models, datasets or metrics")
+@arguments(_list_args)
+def cmd_list(args: argparse.Namespace) -> int:
+    from bench import registry
+
+    reg = {"models": registry.models, "datasets": registry.datasets, "metrics": registry.metrics}[args.what]()
+    width = max(len(e.name) for e in reg)
+    for e in reg:
+        print(f"{e.name:<{width}}  {e.description}")
+    return 0
+
+
+# ---- train -----------------------------------------------------------------------------
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``train`` and the sweep commands."""
+    p.add_argument("--data-root", default=None, help="where real datasets live (default $BENCH_DATA_ROOT)")
+    p.add_argument("--weights-dir", default=None, help="pretrained weights (default $BENCH_WEIGHTS_DIR)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="training iterations (default: the model's)")
+    p.add_argument("--protocol", default="fair", help="fair (shared DCGAN blocks) or paper (each paper's own)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    p.add_argument("--metrics", default=None, help="comma-separated metric names (default: all that apply)")
+    p.add_argument("--eval-samples", default="quick", choices=["quick", "paper"],
+                   help="metric sample counts: quick (CPU) or the papers' (e.g. 50k for FID)")
+    p.add_argument("--n-eval", type=int, default=None, help="use exactly this many images for every metric")
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--out", default=None, help="run directory (default results/runs/single/<run id>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_run_options(p)
+
+
+@command("train", "train and evaluate one model on one dataset (one run directory)")
+@arguments(_train_args)
+def cmd_train(args: argparse.Namespace) -> int:
+    import json
+
+    from bench.config import parse_assignments
+    from bench.run import RunSpec, execute
+
+    spec = RunSpec(model=args.model, dataset=args.dataset, seed=args.seed, steps=args.steps, protocol=args.protocol,
+                   overrides=parse_assignments(args.set),
+                   metrics=args.metrics.split(",") if args.metrics else None, eval_samples=args.eval_samples,
+                   n_eval=args.n_eval, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
+                   device=args.device, data_root=args.data_root, weights_dir=args.weights_dir)
+    out = Path(args.out) if args.out else Path("results/runs/single") / spec.run_id()
+    record = execute(spec, out, progress=not args.quiet)
+    print(json.dumps({k: v for k, v in record.items() if not k.endswith(".n")}, indent=1, default=str))
+    print(f"run directory: {out}")
+    return 0
+
+
+# ---- data ------------------------------------------------------------------------------
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["download"])
+    p.add_argument("name")
+    p.add_argument("--data-root", default=None)
+
+
+@command("data", "download a real dataset with torchvision (needs internet: run on a login node)")
+@arguments(_data_args)
+def cmd_data(args: argparse.Namespace) -> int:
+    from bench.data import real
+    from bench.registry import datasets
+
+    datasets().entry(args.name)
+    root = args.data_root or real.default_root()
+    real.download(args.name, root)
+    print(f"{args.name} downloaded to {root}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_plugins()
+    parser = _Parser(prog="python -m bench", description="hybrid-bench: VAE/GAN hybrid benchmark suite")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, add, fn in COMMANDS:
+        p = sub.add_parser(name, help=getattr(fn, "help", ""), description=getattr(fn, "help", ""))
+        add(p)
+        p.set_defaults(func=fn)
+    return parser
+
+
+# Modules that add commands with @command (evaluate, sweep, status, report, weights...).
+PLUGINS = ("bench.cli_eval", "bench.cli_sweep", "bench.cli_report", "bench.cli_perf")
+
+
+def _load_plugins() -> None:
+    import importlib
+    import importlib.util
+
+    for mod in PLUGINS:
+        if importlib.util.find_spec(mod) is not None:
+            importlib.import_module(mod)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except BenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,164 @@
+"""The generic training loop around a model's ``train_step``.
+
+Owns: a data order that is a pure function of (seed, step), global seeding, logging every
+``log_every`` steps to ``log.jsonl``, atomic checkpoints every ``checkpoint_every`` steps and
+at the end (model, optimisers, RNG state), resume from the last checkpoint, and divergence
+detection (any non-finite logged value → status ``diverged`` with the first bad step).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from bench.atomic import append_jsonl, write_with
+from bench.data.base import Split
+from models.base import Model
+
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.jsonl"
+
+
+@dataclass
+class TrainResult:
+    """How training ended: ``completed`` or ``diverged`` (with the step it stopped at)."""
+
+    status: str
+    step: int
+    resumed_from: int = 0
+    reason: str = ""
+
+
+class BatchStream:
+    """Real batches in an order fixed by (seed, position): epoch e is ``randperm`` seeded by
+    (seed, e), so a resumed run draws exactly the batches an uninterrupted one would."""
+
+    def __init__(self, split: Split, batch_size: int, seed: int, device: torch.device, position: int = 0) -> None:
+        self.split, self.batch_size, self.seed, self.device = split, batch_size, seed, device
+        self.position = position  # number of batches drawn so far
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+        self.on_device: Tensor | None = None  # optional: the whole split kept on the device
+
+    def _perm_for(self, epoch: int) -> Tensor:
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._epoch, self._perm = epoch, torch.randperm(len(self.split), generator=g)
+        return self._perm
+
+    def __call__(self) -> Tensor:
+        n, bs = len(self.split), self.batch_size
+        per_epoch = max(n // bs, 1)  # drop the last incomplete batch, as DataLoader(drop_last=True)
+        epoch, k = divmod(self.position, per_epoch)
+        idx = self._perm_for(epoch)[k * bs : (k + 1) * bs]
+        self.position += 1
+        if self.on_device is not None:
+            return self.on_device[idx.to(self.on_device.device)]
+        return self.split.batch(idx).to(self.device, non_blocking=True)
+
+
+class Trainer:
+    """Runs ``model.train_step`` for ``steps`` iterations in ``run_dir`` (resuming if a checkpoint exists)."""
+
+    def __init__(self, model: Model, train: Split, run_dir: Path, *, seed: int, steps: int, device: torch.device,
+                 log_every: int = 50, checkpoint_every: int = 500, progress: bool = True,
+                 on_log: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.model, self.run_dir, self.seed, self.steps, self.device = model, Path(run_dir), seed, steps, device
+        self.log_every, self.checkpoint_every, self.progress, self.on_log = log_every, checkpoint_every, progress, on_log
+        self.stream = BatchStream(train, model.cfg.batch_size, seed, device)
+
+    # ---- checkpoints ----------------------------------------------------------------
+    def save_checkpoint(self, step: int) -> None:
+        """Atomically write model, optimisers, RNG and data position at ``step``."""
+        state = {
+            "step": step,
+            "model": self.model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.model.optimizers.items()},
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            "data_position": self.stream.position,
+        }
+        write_with(self.run_dir / CHECKPOINT, lambda tmp: torch.save(state, tmp))
+
+    def load_checkpoint(self) -> int:
+        """Restore from ``checkpoint.pt`` if present; returns the step to continue from (0 if none)."""
+        path = self.run_dir / CHECKPOINT
+        if not path.exists():
+            return 0
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        for k, o in self.model.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        torch.set_rng_state(state["rng_cpu"])
+        if state.get("rng_cuda") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.stream.position = state["data_position"]
+        self._truncate_log(state["step"])
+        return int(state["step"])
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines written after the checkpoint (a killed run may have logged past it)."""
+        log = self.run_dir / LOG
+        if not log.exists():
+            return
+        keep = [ln for ln in log.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= step]
+        write_with(log, lambda tmp: tmp.write_text("".join(k + "\n" for k in keep)))
+
+    # ---- loop -----------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        """Train to ``steps``; stop early as ``diverged`` at the first non-finite logged value."""
+        from tqdm import tqdm
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not self.model.optimizers:
+            self.model.optimizers = self.model.configure_optimizers()
+        start = self.load_checkpoint()
+        if start == 0:
+            torch.manual_seed(self.seed)
+        if start > 0:
+            append_jsonl(self.run_dir / LOG, {"step": start, "event": "resumed"})
+        window: list[dict[str, Tensor]] = []
+        bar = tqdm(total=self.steps, initial=start, desc=self.run_dir.name, disable=not self.progress,
+                   unit="it", dynamic_ncols=True, leave=False)
+        step = start
+        try:
+            while step < self.steps:
+                self.model.train()
+                window.append(self.model.train_step(self.stream, step))
+                step += 1
+                bar.update(1)
+                if step % self.log_every == 0 or step == self.steps:
+                    bad = self._flush(window, step)
+                    window = []
+                    if bad is not None:
+                        return TrainResult("diverged", bad, start, "non-finite loss")
+                if step % self.checkpoint_every == 0 and step < self.steps:
+                    self.save_checkpoint(step)
+        finally:
+            bar.close()
+        self.save_checkpoint(step)
+        return TrainResult("completed", step, start)
+
+    def _flush(self, window: list[dict[str, Tensor]], step: int) -> int | None:
+        """Log the window's last values (and means); return the first non-finite step, if any."""
+        if not window:
+            return None
+        keys = sorted(window[-1])
+        stacked = {k: torch.stack([w[k].detach().float().reshape(()) for w in window]).cpu() for k in keys}
+        first = step - len(window) + 1
+        for i in range(len(window)):
+            if any(not math.isfinite(stacked[k][i].item()) for k in keys):
+                append_jsonl(self.run_dir / LOG, {"step": first + i, "event": "diverged",
+                                                  **{k: stacked[k][i].item() for k in keys}})
+                return first + i
+        record = {"step": step, **{k: stacked[k][-1].item() for k in keys}}
+        append_jsonl(self.run_dir / LOG, record)
+        if self.on_log is not None:
+            self.on_log(record)
+        return None

@@ -1,0 +1,16 @@
+"""Metric registry: one line per metric (name, ``module:Class``, description).
+
+Each class declares its needs, direction and sample counts (see :mod:`metrics.base`).
+"""
+
+from __future__ import annotations
+
+from bench.registry import Registry
+
+METRICS = Registry("metric")
+# --- reconstruction and pixel statistics (foundation) ---
+METRICS.register("mse", "metrics.reconstruction:MSE", "MSE test image vs reconstruction, [0,1] pixels (AVAE, IDVAE, AVAE-S)")
+METRICS.register("cosine", "metrics.reconstruction:Cosine", "cosine similarity test image vs reconstruction (AVAE-S)")
+METRICS.register("sharpness", "metrics.sharpness:Sharpness", "Laplacian-variance sharpness of samples (AVAE-S Table II)")
+METRICS.register("sharpness_recon", "metrics.sharpness:SharpnessRecon", "Laplacian sharpness of test reconstructions (AVAE-S Table III)")
+# --- feature-based and other metrics (metrics issue) ---

@@ -1,0 +1,151 @@
+"""The model contract: a config dataclass, networks, losses and one ``train_step``.
+
+A model file holds only its networks and its losses (pythae's one-file-per-model with
+mimicry's per-model ``train_step``); :class:`bench.trainer.Trainer` owns the loop
+(data order, seeding, logging, checkpoint/resume, divergence detection, evaluation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+
+from bench.data.base import DataSpec
+from bench.errors import ConfigError
+
+# Capabilities a model may declare; metrics use only what exists.
+SAMPLE, RECONSTRUCT, ENCODE = "sample", "reconstruct", "encode"
+
+RealBatches = Callable[[], Tensor]
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters shared by every model under the ``fair`` protocol (PROTOCOLS.md §1,
+    AVAE §V: DCGAN blocks, batch 64, 5e4 iterations, Adam lr 2e-4, β1 = 0.5)."""
+
+    protocol: Literal["fair", "paper"] = "fair"
+    latent_dim: int = 128
+    width: int = 128  # w, the width multiplier of the DCGAN blocks (paper 128)
+    mlp_hidden: int = 128  # hidden units of the MLP blocks used on 2-D data
+    batch_size: int = 64
+    steps: int = 50_000
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    sample_mode: Literal["eval", "train"] = "eval"  # BatchNorm mode when sampling (PROTOCOLS.md §6)
+
+    def validate(self) -> None:
+        """Reject values no run could use; the message names the key."""
+        for key in ("latent_dim", "width", "mlp_hidden", "batch_size", "steps"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"bad value for {key}: {getattr(self, key)} (must be > 0)")
+        if not self.lr > 0:
+            raise ConfigError(f"bad value for lr: {self.lr} (must be > 0)")
+        for key in ("beta1", "beta2"):
+            if not 0 <= getattr(self, key) < 1:
+                raise ConfigError(f"bad value for {key}: {getattr(self, key)} (must be in [0, 1))")
+
+
+class Model(nn.Module):
+    """Base class of every registered model.
+
+    Subclasses set ``Config``, ``paper`` and ``capabilities``, build their networks in
+    ``__init__``, create optimisers in :meth:`configure_optimizers` and implement
+    :meth:`train_step` (one iteration of the paper's algorithm, all its updates, in order).
+    """
+
+    Config: ClassVar[type[ModelConfig]] = ModelConfig
+    paper: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[str]] = frozenset({SAMPLE})
+
+    def __init__(self, cfg: ModelConfig, spec: DataSpec) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.spec = spec
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def prior(self, n: int) -> Tensor:
+        """``n`` draws from N(0, I) in latent space, on the model's device."""
+        return torch.randn(n, self.cfg.latent_dim, device=self.device)
+
+    # ---- configuration hooks -------------------------------------------------------
+    @classmethod
+    def dataset_defaults(cls, spec: DataSpec) -> dict[str, Any]:
+        """Per-dataset defaults from the paper (e.g. AVAE §V's β); applied before --set."""
+        return {}
+
+    @classmethod
+    def paper_preset(cls, spec: DataSpec) -> dict[str, Any]:
+        """Overrides for the ``paper`` protocol (the model's own paper's settings)."""
+        return {}
+
+    # ---- training ------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Create the optimisers (called once, after the model is on its device)."""
+        raise NotImplementedError
+
+    def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:
+        """One iteration; ``real()`` draws the next real batch (call it once per batch needed).
+
+        Returns detached scalar tensors to log (losses and any monitored quantity).
+        """
+        raise NotImplementedError
+
+    def adam(self, params: Any, lr: float | None = None, betas: tuple[float, float] | None = None) -> torch.optim.Adam:
+        """Adam with the config's lr and betas unless given."""
+        return torch.optim.Adam(params, lr=self.cfg.lr if lr is None else lr,
+                                betas=(self.cfg.beta1, self.cfg.beta2) if betas is None else betas)
+
+    def update(self, name: str, loss: Tensor, *, retain_graph: bool = False) -> None:
+        """Step optimiser ``name`` on ``loss``: gradients are taken only w.r.t. that optimiser's
+        parameters (``torch.autograd.grad``), so a loss can never leak into another network."""
+        opt = self.optimizers[name]
+        params = [p for group in opt.param_groups for p in group["params"]]
+        grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
+        opt.step()
+        for p in params:
+            p.grad = None
+
+    # ---- capabilities --------------------------------------------------------------
+    def sample(self, n: int) -> Tensor:
+        """``n`` samples from the prior, in the data's model range."""
+        raise NotImplementedError
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Reconstructions of ``x`` (the model's documented reconstruction path)."""
+        raise NotImplementedError(f"{type(self).__name__} has no reconstructions")
+
+    def encode(self, x: Tensor) -> Tensor:
+        """Latent codes of ``x`` (the posterior mean where there is one)."""
+        raise NotImplementedError(f"{type(self).__name__} has no encoder")
+
+    def extra_recon_paths(self) -> dict[str, Callable[[Tensor], Tensor]]:
+        """Other reconstruction paths worth reporting, by suffix (e.g. AVAE's VAE decoder as
+        ``{"dec": fn}``: its reconstruction metrics appear as ``mse_dec``, ``cosine_dec``…)."""
+        return {}
+
+
+def kl_normal(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(μ, σ²) ‖ N(0, I)) summed over latent dims, per example (AVAE eq. 9's second term):
+    ½ Σ_j (σ_j² + μ_j² − 1 − log σ_j²)."""
+    return 0.5 * (logvar.exp() + mu.pow(2) - 1.0 - logvar).flatten(1).sum(1)
+
+
+def bce_logits(logits: Tensor, target: float) -> Tensor:
+    """Mean binary cross-entropy on logits against a constant target (1 = real, 0 = fake)."""
+    return nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+# AVAE §V: KL weight per dataset, "chosen so VAE-family models have similar KL" (PROTOCOLS.md §1).
+AVAE_BETA: dict[str, float] = {"lsun-bedroom": 4.0, "celeba": 5.0, "cifar10": 10.0, "cifar100": 10.0, "svhn": 20.0}

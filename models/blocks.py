@@ -1,0 +1,128 @@
+"""The shared building blocks of the ``fair`` protocol (PROTOCOLS.md §1, AVAE Fig. 5).
+
+One implementation of each block, used by every model: the DCGAN-style generator/decoder,
+the critic (discriminator) and the encoder (the critic with a Dense head), parametrised
+by resolution, channels, latent size and width multiplier ``w``; MLP equivalents for 2-D data.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import Tensor, nn
+
+from bench.data.base import DataSpec
+
+Norm = Literal["bn", "ln", "none"]
+
+
+def doublings(resolution: int) -> tuple[int, int]:
+    """(number of stride-2 stages, starting spatial size): halve while even and ≥ 8.
+
+    16 → (2, 4), 28 → (2, 7), 32 → (3, 4), 64 → (4, 4), 96 → (4, 6), 128 → (5, 4).
+    """
+    n, s = 0, resolution
+    while s % 2 == 0 and s // 2 >= 4:
+        s //= 2
+        n += 1
+    if n == 0:
+        raise ValueError(f"resolution {resolution} is too small for the DCGAN blocks")
+    return n, s
+
+
+def _norm2d(kind: Norm, channels: int, size: int) -> nn.Module:
+    if kind == "bn":
+        return nn.BatchNorm2d(channels)
+    if kind == "ln":  # WGAN-GP: no BatchNorm in the critic; LayerNorm over (C, H, W)
+        return nn.LayerNorm([channels, size, size])
+    return nn.Identity()
+
+
+class DCGANGenerator(nn.Module):
+    """Dense → reshape (s0, s0, c0) → BN → ReLU → up-blocks (ConvT k5 s2, BN, ReLU) → ConvT to
+    C channels, stride 2 → Tanh. The last up-block has ``w`` channels, doubling towards the input
+    (64 px: 8w → 4w, 2w, w; 32 px: 4w → 2w, w)."""
+
+    def __init__(self, latent_dim: int, channels: int, resolution: int, width: int) -> None:
+        super().__init__()
+        n, s0 = doublings(resolution)
+        c0 = width * 2 ** (n - 1)
+        self.start = (c0, s0)
+        self.fc = nn.Linear(latent_dim, c0 * s0 * s0)
+        layers: list[nn.Module] = [nn.BatchNorm2d(c0), nn.ReLU(True)]
+        c = c0
+        for _ in range(n - 1):
+            layers += [nn.ConvTranspose2d(c, c // 2, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            c //= 2
+        layers += [nn.ConvTranspose2d(c, channels, 5, 2, 2, output_padding=1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        c0, s0 = self.start
+        return self.net(self.fc(z).view(-1, c0, s0, s0))
+
+
+class DCGANCritic(nn.Module):
+    """Conv w, stride 2 → LeakyReLU(0.2) → down-blocks (conv k5 s2, no bias, norm, LeakyReLU) with
+    2w, 4w, … → flatten → Dense ``out_dim``. ``features(x)`` returns the flattened last down-block
+    (the Dis_l layer of VAE/GAN)."""
+
+    def __init__(self, channels: int, resolution: int, width: int, out_dim: int = 1, norm: Norm = "bn") -> None:
+        super().__init__()
+        n, s0 = doublings(resolution)
+        size = resolution // 2
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 5, 2, 2), nn.LeakyReLU(0.2, True)]
+        c = width
+        for _ in range(n - 1):
+            size //= 2
+            layers += [nn.Conv2d(c, c * 2, 5, 2, 2, bias=False), _norm2d(norm, c * 2, size), nn.LeakyReLU(0.2, True)]
+            c *= 2
+        self.trunk = nn.Sequential(*layers)
+        self.feature_dim = c * s0 * s0
+        self.head = nn.Linear(self.feature_dim, out_dim)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.trunk(x).flatten(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+class MLP(nn.Module):
+    """Fully connected net for 2-D data: ``layers`` hidden layers of ``hidden`` units."""
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 128, layers: int = 2, act: str = "relu") -> None:
+        super().__init__()
+        mods: list[nn.Module] = []
+        d = in_dim
+        for _ in range(layers):
+            mods += [nn.Linear(d, hidden), nn.LeakyReLU(0.2, True) if act == "lrelu" else nn.ReLU(True)]
+            d = hidden
+        self.trunk = nn.Sequential(*mods)
+        self.feature_dim = d
+        self.head = nn.Linear(d, out_dim)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.trunk(x.flatten(1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+def generator(spec: DataSpec, latent_dim: int, width: int, mlp_hidden: int = 128) -> nn.Module:
+    """The shared generator/decoder for ``spec``: DCGAN blocks for images, an MLP for points."""
+    if spec.kind == "points":
+        return MLP(latent_dim, spec.dim, mlp_hidden)
+    return DCGANGenerator(latent_dim, spec.channels, spec.resolution, width)
+
+
+def critic(spec: DataSpec, width: int, out_dim: int = 1, norm: Norm = "bn", mlp_hidden: int = 128) -> nn.Module:
+    """The shared critic/discriminator (also the encoder trunk), with a Dense head of ``out_dim``."""
+    if spec.kind == "points":
+        return MLP(spec.dim, out_dim, mlp_hidden, act="lrelu")
+    return DCGANCritic(spec.channels, spec.resolution, width, out_dim, norm)
+
+
+def encoder(spec: DataSpec, width: int, out_dim: int, mlp_hidden: int = 128) -> nn.Module:
+    """The shared encoder: the critic with a Dense head of ``out_dim`` (2·dim(z), or dim(z))."""
+    return critic(spec, width, out_dim, "bn", mlp_hidden)
