@@ -13,4 +13,8 @@ METRICS.register("mse", "metrics.reconstruction:MSE", "MSE test image vs reconst
 METRICS.register("cosine", "metrics.reconstruction:Cosine", "cosine similarity test image vs reconstruction (AVAE-S)")
 METRICS.register("sharpness", "metrics.sharpness:Sharpness", "Laplacian-variance sharpness of samples (AVAE-S Table II)")
 METRICS.register("sharpness_recon", "metrics.sharpness:SharpnessRecon", "Laplacian sharpness of test reconstructions (AVAE-S Table III)")
-# --- feature-based and other metrics (metrics issue) ---
+# --- Inception family, FRD, DINOv2: one pass per (image set, extractor) (metrics A) ---
+
+# --- perceptual, diversity, independent critic, domain classifier (metrics B) ---
+
+# --- 2-D mode coverage (model zoo I) ---
