@@ -12,7 +12,7 @@ METRICS = Registry("metric")
 METRICS.register("mse", "metrics.reconstruction:MSE", "MSE test image vs reconstruction, [0,1] pixels (AVAE, IDVAE, AVAE-S)")
 METRICS.register("cosine", "metrics.reconstruction:Cosine", "cosine similarity test image vs reconstruction (AVAE-S)")
 METRICS.register("sharpness", "metrics.sharpness:Sharpness", "Laplacian-variance sharpness of samples (AVAE-S Table II)")
-METRICS.register("sharpness_recon", "metrics.sharpness:SharpnessRecon", "Laplacian sharpness of test reconstructions (AVAE-S Table III)")
+METRICS.register("sharpness_recon", "metrics.sharpness:SharpnessRecon", "Laplacian sharpness of test recons (AVAE-S Table III)")
 # --- Inception family, FRD, DINOv2: one pass per (image set, extractor) (metrics A) ---
 
 # --- perceptual, diversity, independent critic, domain classifier (metrics B) ---

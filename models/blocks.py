@@ -52,7 +52,8 @@ class DCGANGenerator(nn.Module):
         layers: list[nn.Module] = [nn.BatchNorm2d(c0), nn.ReLU(True)]
         c = c0
         for _ in range(n - 1):
-            layers += [nn.ConvTranspose2d(c, c // 2, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            up = nn.ConvTranspose2d(c, c // 2, 5, 2, 2, output_padding=1, bias=False)
+            layers += [up, nn.BatchNorm2d(c // 2), nn.ReLU(True)]
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 5, 2, 2, output_padding=1), nn.Tanh()]
         self.net = nn.Sequential(*layers)

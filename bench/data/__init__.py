@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from bench.data.base import DataSpec, Dataset, Split, to_model_range, to_uint8
+from bench.data.base import Dataset, DataSpec, Split, to_model_range, to_uint8
 from bench.registry import Registry
 
 DATASETS = Registry("dataset")

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from bench.data.base import DataSpec, Dataset, Split
+from bench.data.base import Dataset, DataSpec, Split
 
 
 def digits(data_root: str | None = None, resolution: int = 32) -> Dataset:

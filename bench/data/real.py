@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 from PIL import Image
 
 from bench.atomic import write_with
-from bench.data.base import DataSpec, Dataset, Split
+from bench.data.base import Dataset, DataSpec, Split
 from bench.errors import MissingResourceError
 
 CACHE_DIR = ".hybrid-bench-cache"
@@ -40,20 +41,23 @@ def _missing(name: str, where: Path) -> MissingResourceError:
 
 
 def _presence_only(cls: type) -> type:
-    """Subclass a torchvision dataset so its integrity check only requires the files to exist.
+    """Subclass a torchvision dataset with its MD5 sums set to None, so torchvision's own
+    integrity check (``check_integrity(path, md5=None)``) only requires the files to exist.
 
-    torchvision verifies MD5 sums of the archive members; re-packed or test-written copies in the
-    same layout would fail that, so the md5 check moves to ``bench data download``.
+    Re-packed or test-written copies in the real layout would fail the MD5 check; the download
+    command (torchvision's ``download=True``) still verifies archives.
     """
-
-    def _check_integrity(self) -> bool:  # noqa: ANN001
-        base = Path(self.root) / getattr(self, "base_folder", "")
-        members = [f for f, *_ in getattr(self, "train_list", []) + getattr(self, "test_list", [])]
-        if hasattr(self, "split_list"):
-            members = [self.filename]
-        return bool(members) and all((base / m).exists() for m in members)
-
-    return type(cls.__name__, (cls,), {"_check_integrity": _check_integrity})
+    attrs: dict[str, object] = {}
+    for name in ("train_list", "test_list"):
+        if hasattr(cls, name):
+            attrs[name] = [[f, None] for f, _ in getattr(cls, name)]
+    if hasattr(cls, "meta"):
+        attrs["meta"] = {**cls.meta, "md5": None}
+    if hasattr(cls, "split_list"):
+        attrs["split_list"] = {k: [url, f, None] for k, (url, f, _) in cls.split_list.items()}
+    if hasattr(cls, "file_list"):
+        attrs["file_list"] = [(fid, None, f) for fid, _, f in cls.file_list]
+    return type(cls.__name__, (cls,), attrs)
 
 
 def _cifar(name: str, cls_name: str, n_classes: int, root: str | None) -> Dataset:
@@ -159,6 +163,11 @@ def _resize_stack(images: Iterable[Image.Image], size: int, crop_fraction: float
     return out[:n]
 
 
+def _decode_all(ds: object, total: int, size: int, crop_fraction: float | None) -> np.ndarray:
+    """Decode the first ``total`` images of a torchvision dataset into a uint8 array."""
+    return _resize_stack((ds[i][0] for i in range(total)), size, crop_fraction, total)  # type: ignore[index]
+
+
 def _celeba(name: str, size: int, data_root: str | None) -> Dataset:
     import torchvision.datasets as tvd
 
@@ -166,16 +175,14 @@ def _celeba(name: str, size: int, data_root: str | None) -> Dataset:
     if not (where / "celeba" / "img_align_celeba").is_dir() or not (where / "celeba" / "list_eval_partition.txt").exists():
         raise _missing(name, where)
 
-    class CelebA(tvd.CelebA):
-        def _check_integrity(self) -> bool:  # presence only (see _presence_only)
-            return True
+    CelebA = _presence_only(tvd.CelebA)
 
     splits = {}
     for split in ("train", "valid", "test"):
         ds = CelebA(root, split=split, target_type=[], download=False)
         key = {"valid": "val"}.get(split, split)
         path = where / CACHE_DIR / f"{name}_{key}.npy"
-        data = _cached(path, lambda ds=ds: _resize_stack((ds[i][0] for i in range(len(ds))), size, CELEBA_CROP_FRACTION, len(ds)))
+        data = _cached(path, partial(_decode_all, ds, len(ds), size, CELEBA_CROP_FRACTION))
         splits[key] = Split(data)
     spec = DataSpec(name, "image", (3, size, size), None, f"CelebA, centre crop 70% (AVAE §V), {size} px")
     return Dataset(spec, splits)
@@ -207,7 +214,7 @@ def lsun_bedroom(data_root: str | None = None) -> Dataset:
         ds = tvd.LSUN(root, classes=[cls_name])
         total = min(len(ds), cap or len(ds))
         path = where / CACHE_DIR / f"lsun-bedroom_{key}_{total}.npy"
-        splits[key] = Split(_cached(path, lambda ds=ds, total=total: _resize_stack((ds[i][0] for i in range(total)), 64, None, total)))
+        splits[key] = Split(_cached(path, partial(_decode_all, ds, total, 64, None)))
     return Dataset(DataSpec("lsun-bedroom", "image", (3, 64, 64), None, "LSUN bedroom, centre crop, 64 px"), splits)
 
 
@@ -246,8 +253,6 @@ def folder(data_root: str | None = None) -> Dataset:
     """Images directly under ``--data-root`` (any layout), 64 px."""
     return image_folder(data_root, "folder", 64)
 
-
-DOWNLOADERS: dict[str, Callable[[str], None]] = {}
 
 
 def download(name: str, root: str) -> None:

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from bench.data.base import DataSpec, Dataset, Split
+from bench.data.base import Dataset, DataSpec, Split
 
 N_TRAIN, N_TEST = 20_000, 5_000
 
