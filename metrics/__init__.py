@@ -18,3 +18,6 @@ METRICS.register("sharpness_recon", "metrics.sharpness:SharpnessRecon", "Laplaci
 # --- perceptual, diversity, independent critic, domain classifier (metrics B) ---
 
 # --- 2-D mode coverage (model zoo I) ---
+METRICS.register("modes", "metrics.modes:ModesCaptured", "modes captured, >= 1 sample within 3 sigma (2-D mixtures)")
+METRICS.register("hq_share", "metrics.modes:HQShare", "share of high-quality samples, within 3 sigma of a mode (2-D mixtures)")
+METRICS.register("mode_kl", "metrics.modes:ModeKL", "KL of the high-quality mode histogram to uniform (2-D mixtures)")

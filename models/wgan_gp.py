@@ -1,0 +1,98 @@
+"""WGAN-GP (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"), as used by α-GAN.
+
+Critic loss (Gulrajani et al. eq. 3 / Alg. 1): E[C(x̃)] − E[C(x)] + λ E[(‖∇_x̂ C(x̂)‖₂ − 1)²] with
+x̂ = ε x + (1 − ε) x̃, ε ~ U[0, 1] per example; generator loss −E[C(G(z))]. ``n_critic`` = 5 critic
+steps per generator step, each on a fresh real batch; λ = 10; Adam(β1 = 0.5, β2 = 0.9) as in
+α-GAN's use (PROTOCOLS.md §2); no BatchNorm in the critic (LayerNorm, or no normalisation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from bench.data.base import DataSpec
+from bench.errors import ConfigError
+from models import blocks
+from models.base import SAMPLE, Model, ModelConfig, RealBatches
+
+
+@dataclass
+class WGANGPConfig(ModelConfig):
+    lr: float = 2e-4  # α-GAN's sweep: {1e-4, 2e-4, 3e-4}
+    beta1: float = 0.5
+    beta2: float = 0.9
+    gp_lambda: float = 10.0  # λ of the gradient penalty (Gulrajani et al. §4)
+    n_critic: int = 5  # critic steps per generator step (Gulrajani et al. Alg. 1)
+    critic_norm: Literal["ln", "none"] = "ln"  # never BatchNorm: the penalty is per example
+
+    def validate(self) -> None:
+        super().validate()
+        if self.n_critic < 1:
+            raise ConfigError(f"bad value for n_critic: {self.n_critic} (must be >= 1)")
+        if self.gp_lambda < 0:
+            raise ConfigError(f"bad value for gp_lambda: {self.gp_lambda} (must be >= 0)")
+
+
+def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, eps: Tensor | None = None) -> Tensor:
+    """E[(‖∇_x̂ C(x̂)‖₂ − 1)²], x̂ = ε x + (1 − ε) x̃ (Gulrajani et al. eq. 3 and Alg. 1, lines 6–7).
+
+    ``eps`` (one value per example, U[0, 1] when omitted) is exposed for tests. The graph is kept
+    (``create_graph``) so the penalty can be differentiated w.r.t. the critic's parameters.
+    """
+    if eps is None:
+        eps = torch.rand(len(real), device=real.device, dtype=real.dtype)
+    eps = eps.view(-1, *([1] * (real.dim() - 1)))
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def critic_loss(c_real: Tensor, c_fake: Tensor, gp: Tensor, gp_lambda: float) -> Tensor:
+    """Gulrajani et al. eq. 3: E[C(x̃)] − E[C(x)] + λ · GP."""
+    return c_fake.mean() - c_real.mean() + gp_lambda * gp
+
+
+def generator_loss(c_fake: Tensor) -> Tensor:
+    """Gulrajani et al. Alg. 1, line 11: −E[C(G(z))]."""
+    return -c_fake.mean()
+
+
+class WGANGP(Model):
+    """Generator (shared fair blocks, BN) and a critic without BatchNorm; 5 critic steps, 1 G step."""
+
+    Config = WGANGPConfig
+    paper = "Gulrajani et al. 2017 (WGAN-GP), λ = 10, n_critic = 5, Adam(0.5, 0.9) as in α-GAN"
+    capabilities = frozenset({SAMPLE})
+
+    def __init__(self, cfg: WGANGPConfig, spec: DataSpec) -> None:
+        super().__init__(cfg, spec)
+        self.gen = blocks.generator(spec, cfg.latent_dim, cfg.width, cfg.mlp_hidden)
+        self.critic = blocks.critic(spec, cfg.width, 1, cfg.critic_norm, cfg.mlp_hidden)
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"gen": self.adam(self.gen.parameters()), "critic": self.adam(self.critic.parameters())}
+
+    def sample(self, n: int) -> Tensor:
+        return self.gen(self.prior(n)).view(-1, *self.spec.shape)
+
+    def critic_losses(self, x: Tensor, fake: Tensor, eps: Tensor | None = None) -> dict[str, Tensor]:
+        """The critic's loss terms on one real and one (detached) fake batch."""
+        c_real, c_fake = self.critic(x), self.critic(fake)
+        gp = gradient_penalty(self.critic, x, fake, eps)
+        return {"c_loss": critic_loss(c_real, c_fake, gp, self.cfg.gp_lambda), "gp": gp,
+                "w_dist": c_real.mean() - c_fake.mean()}
+
+    def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:
+        for _ in range(self.cfg.n_critic):
+            x = real()
+            with torch.no_grad():
+                fake = self.sample(len(x))
+            out = self.critic_losses(x, fake)
+            self.update("critic", out["c_loss"])
+        g_loss = generator_loss(self.critic(self.sample(self.cfg.batch_size)))
+        self.update("gen", g_loss)
+        return {**{k: v.detach() for k, v in out.items()}, "g_loss": g_loss.detach()}
