@@ -16,3 +16,8 @@ MODELS.register("vae-gan", "models.vae_gan:VAEGAN", "VAE/GAN, Dis_l feature like
 MODELS.register("bigan", "models.bigan:BiGAN", "BiGAN/ALI, joint discriminator D(x, z) (Donahue et al. 2017; AVAE Fig. 5)")
 # --- hybrids: AVAE, IDVAE, AGE, alpha-GAN (model zoo II) ---
 # --- hybrids: BEGAN*-LSM, VAE-S, AVAE-S (model zoo II) ---
+MODELS.register("vae-began", "models.began:VAEBEGAN", "VAE + BEGAN* + LSM, PID-controlled k_t (Khan et al. 2018, paper 001)")
+MODELS.register("began-lsm", "models.began:BEGANLSM", "BEGAN* + LSM ablation, no VAE (Khan et al. 2018, paper 001, Table 1)")
+MODELS.register("vae-s", "models.vae_s:VAES", "VAE-S: structure-aware loss + KL + TC (Naderi et al., AVAE-S paper 003, eqs. 5-10)")
+MODELS.register("avae-ft", "models.avae_s:AVAEFineTuned", "AVAE: VAE pre-trained, then adversarially fine-tuned (Naderi et al., paper 003, Alg. 1)")
+MODELS.register("avae-s", "models.avae_s:AVAES", "AVAE-S: VAE-S pre-trained, then adversarially fine-tuned (Naderi et al., paper 003, Alg. 1)")
