@@ -1,0 +1,464 @@
+"""Running a sweep's runs: on this machine (N at a time) or on Slurm, both through submitit.
+
+The unit of work is a :class:`RunWorker` — a small picklable callable that executes a list of runs,
+one after the other, each with :func:`bench.run.execute` in its own directory. It is
+*checkpointable* in submitit's sense: on the pre-emption / time-limit signal (SIGUSR2 under
+submitit) submitit calls :meth:`RunWorker.checkpoint`, which returns the same worker for requeueing;
+after the requeue, completed runs are skipped and the interrupted run resumes from its own
+``checkpoint.pt`` (written every ``checkpoint_every`` steps), not from step 0.
+
+Each run is claimed with an exclusive ``flock`` on ``<run_dir>/.lock`` for as long as it executes,
+so two workers — two array tasks, a re-submitted sweep beside a still-running one, or the orphaned
+workers of a killed sweep process — never run the same run twice at the same time: a worker skips a
+claimed run, finishes the others, then waits for the claim to end and re-checks. A run is finished
+when its ``metrics.json`` says completed / diverged / failed; ``--retry-failed`` moves a failed
+run's ``metrics.json`` aside (to ``metrics.failed.json``) so that it runs again (resuming).
+
+Executors:
+
+* ``local``: ``parallel`` workers through submitit's ``LocalExecutor``; every worker gets the whole
+  to-do list and they share it through the claims (dynamic load balancing; torch is imported once
+  per worker, not once per run).
+* ``slurm``: submitit's ``AutoExecutor(cluster="slurm")``; the to-do list is cut into chunks of
+  ``runs_per_job`` runs, submitted as one job array (``slurm_array_parallelism`` caps the tasks
+  running at once), with the sweep file's / command line's partition, GPUs, CPUs, memory, time
+  limit, QoS, account and extra sbatch flags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.atomic import append_jsonl, write_json
+from bench.errors import BenchError, ConfigError
+from bench.sweep import SlurmResources, Sweep
+
+TERMINAL = ("completed", "diverged", "failed")
+LOCK = ".lock"
+ATTEMPTS = "attempts.jsonl"
+
+
+class ExecutorError(BenchError):
+    """The executor cannot run or submit (no sbatch, a request the cluster refuses, a crashed worker)."""
+
+
+@dataclass(frozen=True)
+class SweepPaths:
+    """Where a sweep lives: ``<out>/<name>/{runs/<run_id>/, summary.csv, sweep.yaml, submitit/, jobs.json}``."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, sweep_name: str, out: str | Path = "results/sweeps") -> SweepPaths:
+        return cls(Path(out).resolve() / sweep_name)
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.csv"
+
+    @property
+    def sweep_file(self) -> Path:
+        return self.root / "sweep.yaml"
+
+    @property
+    def submitit(self) -> Path:
+        return self.root / "submitit"
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs.json"
+
+
+# ---- claims -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def claim(run_dir: Path, *, block: bool) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``run_dir/.lock``; yields False (without blocking) if another
+    process holds it and ``block`` is False. The kernel drops the lock when the process dies."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def is_claimed(run_dir: Path) -> bool:
+    """Whether some process is executing the run now (its lock is held)."""
+    if not (run_dir / LOCK).exists():
+        return False
+    with claim(run_dir, block=False) as got:
+        return not got
+
+
+def run_status(run_dir: Path) -> str | None:
+    """``completed`` / ``diverged`` / ``failed`` from ``metrics.json``, or None if not finished."""
+    path = run_dir / "metrics.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text()).get("status")
+    except (OSError, json.JSONDecodeError):  # cannot happen with atomic writes; treat as unfinished
+        return None
+
+
+def job_label() -> str:
+    """Where this process runs: Slurm job (array) id, else the submitit local job id, else the PID."""
+    env = os.environ
+    if "SLURM_ARRAY_JOB_ID" in env:
+        return f"slurm:{env['SLURM_ARRAY_JOB_ID']}_{env.get('SLURM_ARRAY_TASK_ID', '')}"
+    if "SLURM_JOB_ID" in env:
+        return f"slurm:{env['SLURM_JOB_ID']}"
+    return f"local:{env.get('SUBMITIT_LOCAL_JOB_ID', os.getpid())}"
+
+
+# ---- the job callable ------------------------------------------------------------------------
+class RunWorker:
+    """A submitit job: execute ``runs`` (``(RunSpec, run_dir)`` pairs) in order, skipping finished
+    ones and ones another worker holds (waiting for those at the end). Checkpointable."""
+
+    def __init__(self, runs: list[tuple[Any, str]], threads: int | None = None) -> None:
+        self.runs = [(spec, str(Path(d).resolve())) for spec, d in runs]
+        self.threads = threads
+
+    def __call__(self) -> dict[str, str]:
+        """Run everything; returns ``{run_id: status}`` for the runs this worker handled."""
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        done: dict[str, str] = {}
+        left = list(self.runs)
+        while left:
+            waiting = []
+            for spec, d in left:
+                status = self._try(spec, Path(d), block=False)
+                if status is None:
+                    waiting.append((spec, d))
+                else:
+                    done[spec.run_id()] = status
+            if waiting:  # claimed elsewhere: wait for the first claim to end, then look again
+                spec, d = waiting[0]
+                status = self._try(spec, Path(d), block=True)
+                done[spec.run_id()] = str(status)
+                waiting = waiting[1:]
+            left = waiting
+        return done
+
+    def _try(self, spec: Any, run_dir: Path, *, block: bool) -> str | None:
+        """Execute one run if it is unfinished and unclaimed; its status, or None if claimed elsewhere."""
+        from bench.run import execute
+
+        status = run_status(run_dir)
+        if status in TERMINAL:
+            return status
+        with claim(run_dir, block=block) as got:
+            if not got:
+                return None
+            status = run_status(run_dir)  # finished while we waited for the claim
+            if status in TERMINAL:
+                return status
+            append_jsonl(run_dir / ATTEMPTS, {"event": "start", "time": time.time(), "host": socket.gethostname(),
+                                              "pid": os.getpid(), "job": job_label()})
+            try:
+                record = execute(spec, run_dir, progress=False)
+                status = str(record.get("status"))
+            except BenchError as err:  # e.g. the dataset is missing on this node: recorded, not fatal
+                status = "failed"
+                write_json(run_dir / "metrics.json", {"status": "failed", "reason": str(err)})
+            except Exception:  # execute() recorded it in metrics.json; the other runs go on
+                status = "failed"
+                traceback.print_exc(file=sys.stderr)
+            append_jsonl(run_dir / ATTEMPTS, {"event": "end", "time": time.time(), "status": status})
+            print(f"{spec.run_id()}: {status}", flush=True)
+            return status
+
+    def checkpoint(self) -> Any:
+        """submitit's pre-emption hook: requeue this same worker. Progress lives in the run
+        directories (``checkpoint.pt`` every ``checkpoint_every`` steps), so nothing else to save."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(RunWorker(self.runs, self.threads))
+
+
+# ---- planning --------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """What a (re-)submission will do: the runs to execute and what is skipped."""
+
+    todo: list[tuple[Any, Path]]
+    finished: dict[str, int]  # status → count of runs skipped as finished
+    resumable: int  # runs in ``todo`` that have a checkpoint
+    retried: int  # failed runs that will run again (--retry-failed)
+
+
+def make_plan(sweep: Sweep, paths: SweepPaths, *, retry_failed: bool = False, device: str = "cpu",
+              data_root: str | None = None, weights_dir: str | None = None, apply: bool = True) -> Plan:
+    """Sort the sweep's runs into finished (skipped) and to-do. With ``retry_failed`` and ``apply``,
+    a failed run's ``metrics.json`` is moved to ``metrics.failed.json`` so that it runs again."""
+    todo: list[tuple[Any, Path]] = []
+    finished: dict[str, int] = {}
+    resumable = retried = 0
+    for cell in sweep.cells():
+        spec = sweep.run_spec(cell, device=device, data_root=data_root, weights_dir=weights_dir)
+        run_dir = paths.runs / spec.run_id()
+        status = run_status(run_dir)
+        if status == "failed" and retry_failed:
+            retried += 1
+            if apply:
+                os.replace(run_dir / "metrics.json", run_dir / "metrics.failed.json")
+            status = None
+        if status in TERMINAL:
+            finished[str(status)] = finished.get(str(status), 0) + 1
+            continue
+        resumable += (run_dir / "checkpoint.pt").exists()
+        todo.append((spec, run_dir))
+    return Plan(todo, finished, resumable, retried)
+
+
+# ---- local -----------------------------------------------------------------------------------
+def local_threads(parallel: int) -> int:
+    """Torch threads per local worker: the machine's cores shared among the workers."""
+    return max(1, (os.cpu_count() or 1) // max(1, parallel))
+
+
+def submit_local(plan: Plan, paths: SweepPaths, parallel: int) -> list[Any]:
+    """Start ``min(parallel, len(todo))`` workers on this machine through submitit's LocalExecutor."""
+    import submitit
+
+    n = min(parallel, len(plan.todo))
+    if n == 0:
+        return []
+    ex = submitit.LocalExecutor(folder=paths.submitit / "%j")
+    # LocalExecutor kills a job after timeout_min (default 2 min): local runs have no time limit.
+    ex.update_parameters(timeout_min=60 * 24 * 30)
+    todo = [(spec, str(d)) for spec, d in plan.todo]
+    threads = local_threads(parallel)
+    return [ex.submit(RunWorker(todo, threads)) for _ in range(n)]
+
+
+# ---- slurm -----------------------------------------------------------------------------------
+def slurm_parameters(name: str, res: SlurmResources) -> dict[str, Any]:
+    """submitit AutoExecutor parameters for ``res`` (generic names + ``slurm_``-prefixed ones)."""
+    p: dict[str, Any] = {"name": f"hb-{name}", "timeout_min": res.time_min, "cpus_per_task": res.cpus_per_task,
+                         "slurm_array_parallelism": res.array_parallelism}
+    if res.gpus_per_node:
+        p["gpus_per_node"] = res.gpus_per_node
+    if res.mem_gb is not None:
+        p["mem_gb"] = res.mem_gb
+    for key in ("partition", "qos", "account"):
+        if getattr(res, key) is not None:
+            p[f"slurm_{key}"] = getattr(res, key)
+    if res.sbatch:
+        p["slurm_additional_parameters"] = {k.replace("-", "_"): v for k, v in res.sbatch.items()}
+    if res.setup:
+        p["slurm_setup"] = list(res.setup)
+    return p
+
+
+def _time_limit_min(text: str) -> float | None:
+    """sinfo's time limit (``infinite``, ``MM``, ``HH:MM:SS``, ``D-HH:MM:SS``) in minutes; None if unlimited."""
+    text = text.strip()
+    if text in ("infinite", "UNLIMITED", "n/a", ""):
+        return None
+    days = 0
+    if "-" in text:  # days-hours[:minutes[:seconds]]
+        d, text = text.split("-", 1)
+        days = int(d)
+        h, m, s = ([int(x) for x in text.split(":")] + [0, 0])[:3]
+    else:
+        parts = [int(x) for x in text.split(":")]
+        h, m, s = {1: lambda: (0, parts[0], 0), 2: lambda: (0, parts[0], parts[1]), 3: lambda: tuple(parts)}[len(parts)]()
+    return (days * 24 + h) * 60 + m + s / 60
+
+
+def check_slurm_resources(res: SlurmResources) -> None:
+    """Compare the request with what the cluster's partitions offer (``sinfo``) and fail before
+    submitting, naming the field (``slurm.cpus_per_task`` …), if no node of the partition can ever
+    satisfy it. Skipped where ``sinfo`` is not available (e.g. ``--dry-run`` on a laptop)."""
+    if shutil.which("sinfo") is None:
+        return
+    try:
+        out = subprocess.run(["sinfo", "-h", "-o", "%R|%c|%m|%G|%l|%a"], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    except (subprocess.SubprocessError, OSError) as err:
+        raise ExecutorError(f"slurm: sinfo failed ({err}); is the cluster up? (make slurm-up for the local one)") from None
+    parts: dict[str, dict[str, Any]] = {}
+    for line in out.splitlines():
+        name, cpus, mem, gres, limit, _avail = (line.split("|") + [""] * 6)[:6]
+        gpus = sum(int(g.split(":")[-1].split("(")[0]) for g in gres.split(",") if g.startswith("gpu") and
+                   g.split(":")[-1].split("(")[0].isdigit())
+        p = parts.setdefault(name.rstrip("*"), {"cpus": 0, "mem": 0, "gpus": 0, "limit": None})
+        p["cpus"] = max(p["cpus"], int(cpus.rstrip("+") or 0))
+        p["mem"] = max(p["mem"], int("".join(ch for ch in mem if ch.isdigit()) or 0))
+        p["gpus"] = max(p["gpus"], gpus)
+        p["limit"] = _time_limit_min(limit)
+    if not parts:
+        raise ExecutorError("slurm: sinfo lists no partition")
+    if res.partition is not None and res.partition not in parts:
+        raise ConfigError(f"slurm.partition: no partition {res.partition!r} (cluster has: {', '.join(sorted(parts))})")
+    names = [res.partition] if res.partition else list(parts)
+    best = {k: max(parts[n][k] for n in names) for k in ("cpus", "mem", "gpus")}
+    where = f"partition {res.partition}" if res.partition else "any partition"
+    if res.cpus_per_task > best["cpus"]:
+        raise ConfigError(f"slurm.cpus_per_task: {res.cpus_per_task} requested but the largest node of {where} "
+                          f"has {best['cpus']}")
+    if res.mem_gb is not None and res.mem_gb * 1024 > best["mem"]:
+        raise ConfigError(f"slurm.mem_gb: {res.mem_gb:g} GB requested but the largest node of {where} has "
+                          f"{best['mem'] / 1024:.1f} GB")
+    if res.gpus_per_node > best["gpus"]:
+        raise ConfigError(f"slurm.gpus_per_node: {res.gpus_per_node} requested but the nodes of {where} have "
+                          f"{best['gpus']} GPUs (gres)")
+    if res.partition is not None:
+        limit = parts[res.partition]["limit"]
+        if limit is not None and res.time_min > limit:
+            raise ConfigError(f"slurm.time_min: {res.time_min} min requested but partition {res.partition} "
+                              f"allows {limit:g} min")
+
+
+def submit_slurm(plan: Plan, paths: SweepPaths, sweep: Sweep) -> list[Any]:
+    """Submit the to-do list as one Slurm job array (``runs_per_job`` runs per task)."""
+    import submitit
+
+    if shutil.which("sbatch") is None:
+        raise ExecutorError("slurm executor: sbatch not found (start the local cluster with: make slurm-up)")
+    res = sweep.slurm
+    check_slurm_resources(res)
+    if not plan.todo:
+        return []
+    ex = submitit.AutoExecutor(folder=paths.submitit / "%j", cluster="slurm")
+    ex.update_parameters(**slurm_parameters(sweep.name, res))
+    k = res.runs_per_job
+    todo = [(spec, str(d)) for spec, d in plan.todo]
+    chunks = [todo[i:i + k] for i in range(0, len(todo), k)]
+    try:
+        with ex.batch():
+            jobs = [ex.submit(RunWorker(chunk, res.cpus_per_task)) for chunk in chunks]
+    except Exception as err:  # sbatch refused the request (EnforcePartLimits) → one line
+        msg = " ".join(str(err).split())
+        raise ExecutorError(f"slurm: sbatch refused the job array: {msg[-300:]}") from None
+    write_json(paths.jobs, {"executor": "slurm", "time": time.time(), "job_ids": [j.job_id for j in jobs],
+                            "runs": [[spec.run_id() for spec, _ in c] for c in chunks]})
+    return jobs
+
+
+# ---- waiting ---------------------------------------------------------------------------------
+def last_step(run_dir: Path) -> int:
+    """The last step logged in ``log.jsonl`` (0 if none) — cheap progress for the bar."""
+    log = run_dir / "log.jsonl"
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 4096))
+            lines = fh.read().decode(errors="ignore").strip().splitlines()
+        return int(json.loads(lines[-1]).get("step", 0)) if lines else 0
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def wait(jobs: list[Any], plan: Plan, *, steps: dict[str, int], progress: bool = True, poll_s: float = 1.0) -> None:
+    """Wait for ``jobs`` with a progress bar (runs finished, fractional by logged step); raise an
+    :class:`ExecutorError` naming any job that crashed (not a run that failed: that is recorded)."""
+    from tqdm import tqdm
+
+    total = len(plan.todo)
+    bar = tqdm(total=total, disable=not progress or total == 0, unit="run", dynamic_ncols=True,
+               bar_format="{l_bar}{bar}| {n:.1f}/{total} runs [{elapsed}<{remaining}]")
+    try:
+        while True:
+            finished = all(j.done() for j in jobs)
+            value = 0.0
+            for spec, d in plan.todo:
+                if run_status(d) in TERMINAL:
+                    value += 1
+                else:
+                    value += min(last_step(d) / max(steps.get(spec.run_id(), 1), 1), 0.99)
+            bar.n = round(value, 2)
+            bar.refresh()
+            if finished:
+                break
+            time.sleep(poll_s)
+    finally:
+        bar.close()
+    crashed = []
+    for j in jobs:
+        err = j.exception()
+        if err is not None:
+            crashed.append(f"job {j.job_id}: {' '.join(str(err).split())[-200:]}")
+    if crashed:
+        raise ExecutorError("; ".join(crashed) + f" (logs: {Path(jobs[0].paths.stdout).parent})")
+
+
+def expected_steps(plan: Plan) -> dict[str, int]:
+    """Training steps of each to-do run (the sweep's ``steps`` or the model config's default)."""
+    from bench.registry import models
+
+    out = {}
+    for spec, _ in plan.todo:
+        out[spec.run_id()] = spec.steps if spec.steps is not None else models().get(spec.model).Config().steps
+    return out
+
+
+# ---- the whole submission --------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    """What :func:`run_sweep` did."""
+
+    plan: Plan
+    jobs: list[Any]
+    paths: SweepPaths
+    waited: bool
+
+
+def run_sweep(sweep: Sweep, paths: SweepPaths, *, executor: str = "local", retry_failed: bool = False,
+              wait_for_jobs: bool = True, progress: bool = True, device: str = "cpu", data_root: str | None = None,
+              weights_dir: str | None = None, parallel: int | None = None) -> SweepResult:
+    """Submit the unfinished runs of ``sweep`` (idempotent: finished runs are skipped, partial ones
+    resume, failed ones only with ``retry_failed``), wait for them, and rebuild ``summary.csv``."""
+    from bench.summary import write_summary
+
+    if executor not in ("local", "slurm"):
+        raise ConfigError(f"bad value for --executor: {executor!r} (local or slurm)")
+    if executor == "slurm":  # before anything is written: a request no node can satisfy fails here
+        if shutil.which("sbatch") is None:
+            raise ExecutorError("slurm executor: sbatch not found (start the local cluster with: make slurm-up)")
+        check_slurm_resources(sweep.slurm)
+    paths.runs.mkdir(parents=True, exist_ok=True)
+    from bench.atomic import atomic_path
+
+    with atomic_path(paths.sweep_file) as tmp:
+        tmp.write_text(sweep.to_yaml())
+    plan = make_plan(sweep, paths, retry_failed=retry_failed, device=device, data_root=data_root,
+                     weights_dir=weights_dir)
+    if executor == "local":
+        jobs = submit_local(plan, paths, parallel or sweep.parallel)
+    else:
+        jobs = submit_slurm(plan, paths, sweep)
+    if wait_for_jobs:
+        wait(jobs, plan, steps=expected_steps(plan), progress=progress)
+        write_summary(paths.runs, paths.summary, sweep.name)
+    return SweepResult(plan, jobs, paths, wait_for_jobs)

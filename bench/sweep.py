@@ -1,0 +1,400 @@
+"""Sweep files: a product of lists (models × datasets × protocols × hyper-parameter grid × seeds).
+
+A sweep is plain data. ``cells()`` expands it in a fixed order (model, dataset, protocol, grid
+point, seed — seeds innermost) and ``cell(i)`` returns the i-th cell alone, so one integer picks one
+run (one Slurm array task). Every field is checked when the file is loaded; a bad one fails with
+one line naming it (``SweepError``) before anything is submitted. Lists expand as a product
+(the grid semantics of hydra's basic sweeper and disentanglement_lib's ``sweep`` product).
+
+YAML layout (every key optional except ``models`` and ``datasets``)::
+
+    name: smoke                      # default: the file's stem; results/sweeps/<name>/
+    description: ...
+    models: [vae, dcgan]
+    datasets: [digits]
+    seeds: [0, 1, 2, 3, 4]           # default: 5 seeds, 0..4
+    protocol: fair                   # or a list: [fair, paper]
+    steps: 200                       # or per dataset: {celeba: 200000, colormnist: 100000}
+    set: {width: 16}                 # fixed overrides for every model
+    grid: {beta: [1, 4]}             # lists expand as a product, for every model
+    per_model:                       # model-specific fixed overrides and grids
+      alpha-gan: {set: {...}, grid: {lam: [1, 5, 10, 50]}}
+    eval: {metrics: [mse, fid], optional_metrics: [lpips], samples: quick, n: 500}
+                                     # optional_metrics: used only where registered
+    log_every: 50
+    checkpoint_every: 500
+    local: {parallel: 2}             # runs at a time on this machine
+    slurm: {partition: gpu, gpus_per_node: 1, cpus_per_task: 8, mem_gb: 32, time_min: 240,
+            qos: null, account: null, array_parallelism: 32, runs_per_job: 1,
+            sbatch: {constraint: a100}, setup: ["module load cuda"]}
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.errors import ConfigError
+
+SWEEPS_DIR = Path(__file__).resolve().parent / "sweeps"
+TOP_KEYS = {"name", "description", "paper", "models", "datasets", "seeds", "protocol", "steps", "set", "grid",
+            "per_model", "eval", "log_every", "checkpoint_every", "local", "slurm"}
+EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n"}
+LOCAL_KEYS = {"parallel"}
+SLURM_KEYS = {"partition", "gpus_per_node", "cpus_per_task", "mem_gb", "time_min", "qos", "account",
+              "array_parallelism", "runs_per_job", "sbatch", "setup"}
+
+
+class SweepError(ConfigError):
+    """A bad sweep file: the message names the field (``sweep smoke: field 'seeds': ...``)."""
+
+
+@dataclass
+class SlurmResources:
+    """What each Slurm job asks for (submitit's SlurmExecutor parameters)."""
+
+    partition: str | None = None
+    gpus_per_node: int = 0
+    cpus_per_task: int = 1
+    mem_gb: float | None = None
+    time_min: int = 60
+    qos: str | None = None
+    account: str | None = None
+    array_parallelism: int = 32  # at most this many array tasks run at once (%N)
+    runs_per_job: int = 1  # runs packed, one after the other, in one job
+    sbatch: dict[str, Any] = field(default_factory=dict)  # extra sbatch flags: {flag: value}
+    setup: list[str] = field(default_factory=list)  # shell lines run before the job (module load ...)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the sweep: its index, names, seed and hyper-parameters (fixed + grid point)."""
+
+    index: int
+    model: str
+    dataset: str
+    protocol: str
+    seed: int
+    overrides: dict[str, Any]  # fixed ``set`` values + the grid point, as passed to the model config
+    hp: dict[str, Any]  # the grid point alone (what varies)
+
+
+@dataclass
+class Sweep:
+    """A sweep file, validated. ``cells()`` is the product; ``len(sweep)`` its size."""
+
+    name: str
+    models: list[str]
+    datasets: list[str]
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    protocols: list[str] = field(default_factory=lambda: ["fair"])
+    steps: int | dict[str, int] | None = None
+    set: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    per_model: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    metrics: list[str] | None = None  # None: the default battery
+    optional_metrics: list[str] = field(default_factory=list)  # added to ``metrics`` where registered
+    eval_samples: str = "quick"
+    n_eval: int | None = None
+    log_every: int = 50
+    checkpoint_every: int = 500
+    parallel: int = 2
+    slurm: SlurmResources = field(default_factory=SlurmResources)
+    description: str = ""
+    paper: str = ""
+
+    # ---- expansion -------------------------------------------------------------------
+    def grid_points(self, model: str) -> list[dict[str, Any]]:
+        """The product of the global grid and ``model``'s own grid (one dict per point)."""
+        grid = {**self.grid, **self.per_model.get(model, {}).get("grid", {})}
+        keys = list(grid)
+        return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(grid[k] for k in keys))]
+
+    def cells(self) -> list[Cell]:
+        """Every run, in index order: model, dataset, protocol, grid point, seed (innermost)."""
+        out: list[Cell] = []
+        for model in self.models:
+            fixed = {**self.set, **self.per_model.get(model, {}).get("set", {})}
+            for dataset, protocol, hp, seed in itertools.product(self.datasets, self.protocols,
+                                                                 self.grid_points(model), self.seeds):
+                out.append(Cell(len(out), model, dataset, protocol, seed, {**fixed, **hp}, hp))
+        return out
+
+    def cell(self, index: int) -> Cell:
+        """The ``index``-th cell (what Slurm array task ``index`` runs)."""
+        cells = self.cells()
+        if not 0 <= index < len(cells):
+            raise SweepError(f"sweep {self.name}: cell index {index} out of range 0..{len(cells) - 1}")
+        return cells[index]
+
+    def __len__(self) -> int:
+        return sum(len(self.datasets) * len(self.protocols) * len(self.grid_points(m)) * len(self.seeds)
+                   for m in self.models)
+
+    def steps_for(self, dataset: str) -> int | None:
+        """Training iterations for ``dataset`` (None: the model's default)."""
+        return self.steps.get(dataset) if isinstance(self.steps, dict) else self.steps
+
+    def resolved_metrics(self) -> list[str] | None:
+        """``metrics`` + the ``optional_metrics`` that are registered here (None: the default battery)."""
+        if self.metrics is None and not self.optional_metrics:
+            return None
+        from bench.registry import metrics
+
+        reg = metrics()
+        names = list(self.metrics or []) + [m for m in self.optional_metrics if m in reg]
+        return list(dict.fromkeys(names))
+
+    def run_spec(self, cell: Cell, *, device: str = "cpu", data_root: str | None = None,
+                 weights_dir: str | None = None) -> Any:
+        """The :class:`bench.run.RunSpec` of ``cell`` (its ``run_id()`` names the run directory)."""
+        from bench.run import RunSpec
+
+        return RunSpec(model=cell.model, dataset=cell.dataset, seed=cell.seed, steps=self.steps_for(cell.dataset),
+                       protocol=cell.protocol, overrides=dict(cell.overrides),  # type: ignore[arg-type]
+                       metrics=self.resolved_metrics(), eval_samples=self.eval_samples,  # type: ignore[arg-type]
+                       n_eval=self.n_eval, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
+                       device=device, data_root=data_root, weights_dir=weights_dir)
+
+    # ---- serialisation ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The sweep in the file layout (``from_dict(to_dict(s)) == s``)."""
+        d: dict[str, Any] = {"name": self.name, "description": self.description, "paper": self.paper,
+                             "models": list(self.models), "datasets": list(self.datasets), "seeds": list(self.seeds),
+                             "protocol": list(self.protocols), "steps": self.steps, "set": dict(self.set),
+                             "grid": {k: list(v) for k, v in self.grid.items()}, "per_model": self.per_model,
+                             "eval": {"metrics": self.metrics, "optional_metrics": list(self.optional_metrics),
+                                      "samples": self.eval_samples, "n": self.n_eval},
+                             "log_every": self.log_every, "checkpoint_every": self.checkpoint_every,
+                             "local": {"parallel": self.parallel}, "slurm": asdict(self.slurm)}
+        return d
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    # ---- validation against the registries ---------------------------------------------
+    def validate_names(self) -> None:
+        """Every model, dataset and (non-optional) metric is registered, and every fixed or grid
+        value fits its model's config dataclass (type and ``validate()``); else one line naming the field."""
+        from bench import config as cfgmod
+        from bench.registry import datasets, metrics, models
+
+        for field_name, reg, names in (("models", models(), self.models), ("datasets", datasets(), self.datasets)):
+            for n in names:
+                if n not in reg:
+                    raise SweepError(f"sweep {self.name}: field '{field_name}': unknown {reg.kind} {n!r}; "
+                                     f"known: {', '.join(reg.names())}")
+        for model in self.per_model:
+            if model not in self.models:
+                raise SweepError(f"sweep {self.name}: field 'per_model.{model}': {model!r} is not in 'models'")
+        for m in self.metrics or []:
+            if m not in metrics():
+                raise SweepError(f"sweep {self.name}: field 'eval.metrics': unknown metric {m!r}; "
+                                 f"known: {', '.join(metrics().names())} (or list it under eval.optional_metrics)")
+        for model in self.models:
+            cls = models().get(model)
+            fixed = {**self.set, **self.per_model.get(model, {}).get("set", {})}
+            grid = {**self.grid, **self.per_model.get(model, {}).get("grid", {})}
+            where = {k: (f"per_model.{model}.set" if k in self.per_model.get(model, {}).get("set", {}) else "set")
+                     for k in fixed}
+            where.update({k: (f"per_model.{model}.grid" if k in self.per_model.get(model, {}).get("grid", {})
+                              else "grid") for k in grid})
+            for key, value in [*fixed.items(), *((k, v) for k, vs in grid.items() for v in vs)]:
+                try:  # one key at a time, so the error names its field
+                    cfgmod.override(cls.Config(), {key: value}, source=f"sweep {self.name}")
+                except ConfigError as err:
+                    raise SweepError(f"sweep {self.name}: field '{where[key]}.{key}' (model {model}): {err}") from None
+            for point in self.grid_points(model):
+                try:  # the combination (a config's validate() may relate keys)
+                    cfgmod.override(cls.Config(), {**fixed, **point}, source=f"sweep {self.name}")
+                except ConfigError as err:
+                    raise SweepError(f"sweep {self.name}: field 'grid' (model {model}, point {point}): {err}") from None
+
+
+# ---- loading ---------------------------------------------------------------------------------
+def _err(name: str, fld: str, msg: str) -> SweepError:
+    return SweepError(f"sweep {name}: field '{fld}': {msg}")
+
+
+def _list(name: str, fld: str, value: Any, item: type | tuple[type, ...] = str, *, nonempty: bool = True) -> list[Any]:
+    if not isinstance(value, list):
+        raise _err(name, fld, f"expected a list, got {value!r}")
+    if nonempty and not value:
+        raise _err(name, fld, "expected a non-empty list")
+    for v in value:
+        if not isinstance(v, item) or isinstance(v, bool) and item is not bool:
+            kind = item.__name__ if isinstance(item, type) else "/".join(t.__name__ for t in item)
+            raise _err(name, fld, f"expected a list of {kind}, got item {v!r}")
+    if len(set(map(repr, value))) != len(value):
+        raise _err(name, fld, f"duplicate entries in {value!r}")
+    return list(value)
+
+
+def _mapping(name: str, fld: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _err(name, fld, f"expected a mapping, got {value!r}")
+    return dict(value)
+
+
+def _int(name: str, fld: str, value: Any, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _err(name, fld, f"expected an integer, got {value!r}")
+    if value < minimum:
+        raise _err(name, fld, f"must be >= {minimum}, got {value}")
+    return value
+
+
+def _keys(name: str, fld: str, d: dict[str, Any], allowed: set[str]) -> None:
+    for k in d:
+        if k not in allowed:
+            raise _err(name, f"{fld}{k}", f"unknown key; valid keys: {', '.join(sorted(allowed))}")
+
+
+def _grid(name: str, fld: str, value: Any) -> dict[str, list[Any]]:
+    grid = _mapping(name, fld, value)
+    for k, v in grid.items():
+        _list(name, f"{fld}.{k}", v, (str, int, float, bool))
+    return grid
+
+
+def _scalars(name: str, fld: str, value: Any) -> dict[str, Any]:
+    fixed = _mapping(name, fld, value)
+    for k, v in fixed.items():
+        if isinstance(v, (dict, list)) and not (isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)):
+            raise _err(name, f"{fld}.{k}", f"expected a single value (put lists under 'grid'), got {v!r}")
+    return fixed
+
+
+def parse_slurm(name: str, raw: Any) -> SlurmResources:
+    """``slurm:`` section → :class:`SlurmResources`; a resource no job could get fails naming it."""
+    d = _mapping(name, "slurm", raw)
+    _keys(name, "slurm.", d, SLURM_KEYS)
+    r = SlurmResources()
+    for key in ("partition", "qos", "account"):
+        if d.get(key) is not None:
+            if not isinstance(d[key], str) or not d[key].strip():
+                raise _err(name, f"slurm.{key}", f"expected a non-empty string, got {d[key]!r}")
+            setattr(r, key, d[key])
+    for key, minimum in (("gpus_per_node", 0), ("cpus_per_task", 1), ("time_min", 1), ("array_parallelism", 1),
+                         ("runs_per_job", 1)):
+        if key in d:
+            setattr(r, key, _int(name, f"slurm.{key}", d[key], minimum))
+    if d.get("mem_gb") is not None:
+        mem = d["mem_gb"]
+        if not isinstance(mem, (int, float)) or isinstance(mem, bool) or not mem > 0:
+            raise _err(name, "slurm.mem_gb", f"must be a number > 0, got {mem!r}")
+        r.mem_gb = float(mem)
+    r.sbatch = _mapping(name, "slurm.sbatch", d.get("sbatch"))
+    for k, v in r.sbatch.items():
+        if isinstance(v, (dict, list)):
+            raise _err(name, f"slurm.sbatch.{k}", f"expected a single value, got {v!r}")
+    if "setup" in d:
+        r.setup = _list(name, "slurm.setup", d["setup"], str, nonempty=False)
+    return r
+
+
+def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
+    """Validate the structure of a sweep mapping (types, lists, ranges) → :class:`Sweep`.
+    Registry names and config values are checked by :meth:`Sweep.validate_names`."""
+    if not isinstance(raw, dict):
+        raise SweepError(f"sweep {default_name}: expected a mapping at the top level, got {type(raw).__name__}")
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise SweepError(f"sweep {default_name}: field 'name': expected a plain name, got {name!r}")
+    _keys(name, "", raw, TOP_KEYS)
+    for req in ("models", "datasets"):
+        if req not in raw:
+            raise _err(name, req, "missing (a list is required)")
+    s = Sweep(name=name, models=_list(name, "models", raw["models"]), datasets=_list(name, "datasets", raw["datasets"]))
+    s.description = str(raw.get("description") or "")
+    s.paper = str(raw.get("paper") or "")
+    if "seeds" in raw:
+        s.seeds = _list(name, "seeds", raw["seeds"], int)
+        if any(x < 0 for x in s.seeds):
+            raise _err(name, "seeds", f"seeds must be >= 0, got {s.seeds}")
+    if "protocol" in raw:
+        prot = raw["protocol"]
+        s.protocols = [prot] if isinstance(prot, str) else _list(name, "protocol", prot)
+        from bench.config import PROTOCOLS
+
+        for p in s.protocols:
+            if p not in PROTOCOLS:
+                raise _err(name, "protocol", f"unknown protocol {p!r} (choose from {', '.join(PROTOCOLS)})")
+    if raw.get("steps") is not None:
+        steps = raw["steps"]
+        if isinstance(steps, dict):
+            for ds, v in steps.items():
+                if ds not in s.datasets:
+                    raise _err(name, f"steps.{ds}", f"{ds!r} is not in 'datasets'")
+                _int(name, f"steps.{ds}", v, 1)
+            s.steps = dict(steps)
+        else:
+            s.steps = _int(name, "steps", steps, 1)
+    s.set = _scalars(name, "set", raw.get("set"))
+    s.grid = _grid(name, "grid", raw.get("grid"))
+    per_model = _mapping(name, "per_model", raw.get("per_model"))
+    for model, sub in per_model.items():
+        sub = _mapping(name, f"per_model.{model}", sub)
+        _keys(name, f"per_model.{model}.", sub, {"set", "grid"})
+        s.per_model[model] = {"set": _scalars(name, f"per_model.{model}.set", sub.get("set")),
+                              "grid": _grid(name, f"per_model.{model}.grid", sub.get("grid"))}
+    ev = _mapping(name, "eval", raw.get("eval"))
+    _keys(name, "eval.", ev, EVAL_KEYS)
+    if ev.get("metrics") is not None and ev["metrics"] != "default":
+        s.metrics = _list(name, "eval.metrics", ev["metrics"])
+    if ev.get("optional_metrics") is not None:
+        s.optional_metrics = _list(name, "eval.optional_metrics", ev["optional_metrics"], nonempty=False)
+    if ev.get("samples") is not None:
+        if ev["samples"] not in ("quick", "paper"):
+            raise _err(name, "eval.samples", f"expected quick or paper, got {ev['samples']!r}")
+        s.eval_samples = ev["samples"]
+    if ev.get("n") is not None:
+        s.n_eval = _int(name, "eval.n", ev["n"], 1)
+    if "log_every" in raw:
+        s.log_every = _int(name, "log_every", raw["log_every"], 1)
+    if "checkpoint_every" in raw:
+        s.checkpoint_every = _int(name, "checkpoint_every", raw["checkpoint_every"], 1)
+    loc = _mapping(name, "local", raw.get("local"))
+    _keys(name, "local.", loc, LOCAL_KEYS)
+    if "parallel" in loc:
+        s.parallel = _int(name, "local.parallel", loc["parallel"], 1)
+    s.slurm = parse_slurm(name, raw.get("slurm"))
+    return s
+
+
+def find(path_or_name: str | Path) -> Path:
+    """A sweep file path, or the name of a shipped sweep (``smoke`` → bench/sweeps/smoke.yaml)."""
+    p = Path(path_or_name)
+    if p.is_file():
+        return p
+    shipped = SWEEPS_DIR / f"{path_or_name}.yaml"
+    if shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(q.stem for q in SWEEPS_DIR.glob("*.yaml")))
+    raise SweepError(f"no sweep file {str(path_or_name)!r} (shipped sweeps: {known})")
+
+
+def load(path_or_name: str | Path, *, check_names: bool = True) -> Sweep:
+    """Read and validate a sweep YAML file (structure, then registry names and config values)."""
+    path = find(path_or_name)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise SweepError(f"sweep file {path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    sweep = from_dict(raw, path.stem)
+    if check_names:
+        sweep.validate_names()
+    return sweep
+
+
+def shipped() -> list[Path]:
+    """The sweep files shipped in ``bench/sweeps/``."""
+    return sorted(SWEEPS_DIR.glob("*.yaml"))
