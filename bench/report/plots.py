@@ -32,6 +32,7 @@ from bench.report.load import Results  # noqa: E402
 REFERENCE = "real"
 BEST_K = 10
 MAX_SCATTER_METRICS = 6
+MAX_CURVE_COLS = 5
 
 
 def save(fig: plt.Figure, stem: Path) -> list[Path]:
@@ -157,17 +158,22 @@ def training_curves(res: Results, dataset: str, runs_root: Path, stem: Path) -> 
         return []
     entries = sorted(logs)
     keys = {e: sorted({k for log in logs[e] for k in log.columns if k != "step"}) for e in entries}
-    ncols = max(len(k) for k in keys.values())
-    fig, axes = plt.subplots(len(entries), ncols, figsize=(3.2 * ncols, 2.6 * len(entries)), squeeze=False)
-    for i, e in enumerate(entries):
-        long = pd.concat([log.assign(seed=j) for j, log in enumerate(logs[e])], ignore_index=True)
-        for j in range(ncols):
+    ncols = min(MAX_CURVE_COLS, max(len(k) for k in keys.values()))
+    panels: list[list[tuple[str, str] | None]] = []  # one figure row per (entry, chunk of its keys)
+    for e in entries:
+        for start in range(0, len(keys[e]), ncols):
+            chunk: list[tuple[str, str] | None] = [(e, k) for k in keys[e][start:start + ncols]]
+            panels.append(chunk + [None] * (ncols - len(chunk)))
+    fig, axes = plt.subplots(len(panels), ncols, figsize=(3.2 * ncols, 2.6 * len(panels)), squeeze=False)
+    long = {e: pd.concat([log.assign(seed=j) for j, log in enumerate(logs[e])], ignore_index=True) for e in entries}
+    for i, row in enumerate(panels):
+        for j, panel in enumerate(row):
             ax = axes[i][j]
-            if j >= len(keys[e]):
+            if panel is None:
                 ax.set_visible(False)
                 continue
-            k = keys[e][j]
-            g = long.groupby("step")[k].agg(["mean", "std", "count"]).reset_index()
+            e, k = panel
+            g = long[e].groupby("step")[k].agg(["mean", "std", "count"]).reset_index()
             ax.plot(g["step"], g["mean"], color="tab:blue", lw=1.2)
             band = g["std"].fillna(0.0)
             ax.fill_between(g["step"], g["mean"] - band, g["mean"] + band, color="tab:blue", alpha=0.25, lw=0)
@@ -195,7 +201,7 @@ def mosaic(res: Results, runs_root: Path, image: str, stem: Path) -> list[Path]:
         return []
     entries = sorted({e for e, _ in found})
     datasets = sorted({d for _, d in found})
-    fig, axes = plt.subplots(len(entries), len(datasets), figsize=(3.4 * len(datasets), 3.6 * len(entries)),
+    fig, axes = plt.subplots(len(entries), len(datasets), figsize=(4.4 * len(datasets), 4.6 * len(entries)),
                              squeeze=False)
     for i, e in enumerate(entries):
         for j, d in enumerate(datasets):
