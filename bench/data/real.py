@@ -254,7 +254,6 @@ def folder(data_root: str | None = None) -> Dataset:
     return image_folder(data_root, "folder", 64)
 
 
-
 def download(name: str, root: str) -> None:
     """Fetch ``name`` into ``root`` with torchvision's own downloaders (needs internet)."""
     import torchvision.datasets as tvd
