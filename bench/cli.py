@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Modules that add commands with @command (evaluate, sweep, status, report, weights...).
-PLUGINS = ("bench.cli_eval", "bench.cli_sweep", "bench.cli_report", "bench.cli_perf")
+PLUGINS = ("bench.cli_eval", "bench.cli_sweep", "bench.cli_report", "bench.cli_perf", "bench.cli_weights")
 
 
 def _load_plugins() -> None:
