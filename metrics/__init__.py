@@ -14,6 +14,18 @@ METRICS.register("cosine", "metrics.reconstruction:Cosine", "cosine similarity t
 METRICS.register("sharpness", "metrics.sharpness:Sharpness", "Laplacian-variance sharpness of samples (AVAE-S Table II)")
 METRICS.register("sharpness_recon", "metrics.sharpness:SharpnessRecon", "Laplacian sharpness of test recons (AVAE-S Table III)")
 # --- Inception family, FRD, DINOv2: one pass per (image set, extractor) (metrics A) ---
+METRICS.register("fid", "metrics.fid:FID", "FID15: Inception-v3 pool3, TF 2015 weights, samples vs train (AVAE, IDVAE)")
+METRICS.register("fid_clean", "metrics.fid:FIDClean", "clean-fid 'clean' FID (PIL bicubic resize; beyond the papers)")
+METRICS.register("fid_tv16", "metrics.fid:FIDTV16", "FID16: torchvision Inception-v3 (2016 weights) pool3 (IDVAE)")
+METRICS.register("fid_64", "metrics.fid:FID64", "Fréchet distance at Inception's first max-pool, 64-d (AVAE-S)")
+METRICS.register("fid_192", "metrics.fid:FID192", "Fréchet distance at Inception's second max-pool, 192-d (AVAE-S)")
+METRICS.register("fid_768", "metrics.fid:FID768", "Fréchet distance at Inception's pre-aux layer, 768-d (AVAE-S)")
+METRICS.register("frd", "metrics.fid:FRD", "Fréchet ResNet-50 distance, 2048-d pooled (IDVAE)")
+METRICS.register("fd_dinov2", "metrics.fid:FDDinoV2", "Fréchet distance of DINOv2 ViT-L/14 features (beyond the papers)")
+METRICS.register("is", "metrics.inception:InceptionScore", "Inception Score, 10 splits, with is_std (Khan et al., α-GAN)")
+METRICS.register("kid", "metrics.inception:KID", "Kernel Inception Distance, with kid_std (beyond the papers)")
+METRICS.register("precision", "metrics.inception:Precision", "improved precision, k=3, Inception pool3 (beyond the papers)")
+METRICS.register("recall", "metrics.inception:Recall", "improved recall, k=3, Inception pool3 (beyond the papers)")
 
 # --- perceptual, diversity, independent critic, domain classifier (metrics B) ---
 
