@@ -11,6 +11,9 @@ MODELS = Registry("model")
 # --- baselines (foundation + model zoo I) ---
 MODELS.register("vae", "models.vae:VAE", "VAE, β-weighted KL (Kingma & Welling 2014; AVAE eq. 9)")
 MODELS.register("dcgan", "models.dcgan:DCGAN", "DCGAN, non-saturating loss (Radford et al. 2016)")
+MODELS.register("wgan-gp", "models.wgan_gp:WGANGP", "WGAN-GP, λ = 10, 5 critic steps, Adam(0.5, 0.9) (Gulrajani et al. 2017)")
+MODELS.register("vae-gan", "models.vae_gan:VAEGAN", "VAE/GAN, Dis_l feature likelihood + GAN (Larsen et al. 2015)")
+MODELS.register("bigan", "models.bigan:BiGAN", "BiGAN/ALI, joint discriminator D(x, z) (Donahue et al. 2017; AVAE Fig. 5)")
 # --- hybrids: AVAE, IDVAE, AGE, alpha-GAN (model zoo II) ---
 MODELS.register("avae", "models.avae:AVAE", "AVAE without xi, L_Z^b (Plumerault et al. 2020, AVAE §IV-B eq. 16)")
 MODELS.register("avae-a", "models.avae:AVAEA", "AVAE without xi, L_Z^a (Plumerault et al. 2020, AVAE §IV-B eq. 12)")
