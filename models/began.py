@@ -69,6 +69,9 @@ class BEGANLSMConfig(ModelConfig):
     lambda2: float = 1e-5  # proportional gain
     lambda3: float = 1e-5  # differential gain
     k0: float = 0.0  # k at t = 0 (BEGAN)
+    # L_n (eq. 3): "sum" = the KL as printed (summed over latent dims); "mean" = divided by dim(z),
+    # the 1/|·| normalisation Khan applies to every other term (eqs. 2, 7, 9) — an option, not the default.
+    kl_reduction: Literal["sum", "mean"] = "sum"
 
     def validate(self) -> None:
         super().validate()
@@ -177,7 +180,8 @@ class VAEBEGAN(_AEDiscriminatorModel):
     """VAE + BEGAN* + LSM (Khan et al., Alg. 1). Per iteration, from one forward pass:
     θ_e ← ∇ L_enc (eq. 15), θ_d ← ∇ L_gen (eq. 14), k_t from e_t (eqs. 11–12), θ_e′, θ_d′ ← ∇ L_dis
     (eq. 13, with k_{t−1}). L_n is the KL of eq. 3 summed over latent dims (mean over the batch), as
-    the paper writes it without a normalisation. Reconstruction for metrics = Dec(μ_E(x)).
+    the paper prints it (``kl_reduction="mean"`` divides it by dim(z)). Reconstruction for metrics =
+    Dec(μ_E(x)).
     """
 
     paper = "Khan, Hayat & Barnes 2018, VAE + BEGAN* + LSM (paper 001, eqs. 2–15, Alg. 1)"
@@ -204,7 +208,7 @@ class VAEBEGAN(_AEDiscriminatorModel):
         z_d, z_vp, z_gp = self.disc_code(x), self.disc_code(x_v), self.disc_code(x_g)
         return {
             "L_e": l1_energy(x, x_v),  # eq. 2
-            "L_n": kl_normal(mu, logvar).mean(),  # eq. 3
+            "L_n": kl_normal(mu, logvar).mean() / (mu.shape[1] if self.cfg.kl_reduction == "mean" else 1),  # eq. 3
             "L_s": latent_similarity(z_d, z_vp),  # eq. 9
             "L_d": l1_energy(x, self.disc_reconstruct(z_d)),  # eq. 7
             "L_g": l1_energy(x_g, self.disc_reconstruct(z_gp)),

@@ -187,3 +187,14 @@ def test_began_blocks_shapes_and_layer_types() -> None:
     m = VAEBEGAN(BEGANLSMConfig(**{**BEGANLSM.paper_preset(IMAGES), "width": 4, "latent_dim": 4}), IMAGES)
     assert isinstance(m.dec, BEGANDecoder) and isinstance(m.d_enc, BEGANEncoder) and isinstance(m.enc, BEGANEncoder)
     assert BEGANLSM.paper_preset(IMAGES)["lr"] == 5e-5
+
+
+def test_kl_reduction_mean_divides_by_latent_dim() -> None:
+    torch.manual_seed(0)
+    m = VAEBEGAN(small(kl_reduction="mean"), POINTS).eval()
+    x = torch.randn(16, 2)
+    torch.manual_seed(1)
+    l_n = m.losses(x)["L_n"].detach()
+    mu, logvar = (t.detach().numpy() for t in m.posterior(x))
+    ref = 0.5 * (np.exp(logvar) + mu**2 - 1 - logvar).sum(1).mean() / 4  # dim z = 4
+    assert float(l_n) == pytest.approx(float(ref), rel=1e-5)
