@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 VALUES: dict[str, dict[str, list[float]]] = {
     "vae": {"mse": [0.10, 0.12, 0.14], "cosine": [0.90, 0.92, 0.94], "sharpness": [0.30, 0.40, 0.50]},
@@ -177,3 +178,16 @@ def test_csv_and_latex_carry_the_same_numbers(tmp_path: Path) -> None:
     for line in body.strip().splitlines():  # every row has as many cells as the header
         assert len(re.split(r"(?<!\\)&", line)) == 4, line
     assert tex.count("{") == tex.count("}")
+
+
+def test_a_model_whose_every_run_was_lost_still_has_a_row(tmp_path: Path) -> None:
+    from bench.report.tables import to_markdown
+
+    lost = [{"sweep": "synthetic", "run_id": f"avae-a-digits-s{s}", "dataset": "digits", "model": "avae-a",
+             "seed": s, "protocol": "fair", "status": status, "step": 5, "params": "{}", "metric": "",
+             "value": float("nan"), "n_samples": None} for s, status in ((0, "diverged"), (1, "failed"))]
+    t = build(tmp_path, lost)
+    md = to_markdown(t)
+    assert "| avae-a | —‡ | —‡ | —‡ |" in md.splitlines()
+    assert "avae-a on digits: 1 diverged (seed 0) and 1 failed (seed 1) of 2 runs" in md
+    assert t.cell("vae", "mse").agg.mean == pytest.approx(0.12)  # the others are unchanged

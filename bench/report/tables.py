@@ -50,6 +50,11 @@ class Cell:
         return len(self.excluded.diverged) + len(self.excluded.failed) if self.excluded else 0
 
     @property
+    def all_lost(self) -> bool:
+        """Every run of this model setting on this dataset diverged or failed."""
+        return self.excluded is not None and self.excluded.total > 0 and self.n_excluded == self.excluded.total
+
+    @property
     def diff(self) -> float | None:
         """ours − paper, where both exist."""
         return self.agg.mean - self.paper.mean if self.agg is not None and self.paper is not None else None
@@ -135,8 +140,13 @@ def build_table(layout: Layout, res: Results, published: PublishedValues | None 
     metrics = [k for k in (layout.metrics or res.metrics)
                if any(res.has(d, None, k) or (layout.models and any(paper(d, m, k) for m in layout.models))
                       for d in datasets)]
+    def all_lost(d: str, m: str) -> bool:  # every run of the model on d diverged or failed: still a row
+        return any(dd == d and mm == m and len(e.diverged) + len(e.failed) == e.total
+                   for (dd, mm, _), e in res.excluded.items())
+
     model_names = [m for m in (layout.models or sorted(res.entries, key=lambda m: (m == REFERENCE, m)))
-                   if any(res.has(d, m, k) or paper(d, m, k) for d in datasets for k in metrics)]
+                   if any(res.has(d, m, k) or paper(d, m, k) for d in datasets for k in metrics)
+                   or any(all_lost(d, m) for d in datasets)]
     entries: list[Entry] = [e for m in model_names for e in res.entries.get(m, [Entry(m, "{}", m)])]
     labels = {e.key: (layout.model_label(e.model) + e.label[len(e.model):]) for e in entries}
     axes: dict[str, list[object]] = {"dataset": list(datasets), "metric": list(metrics), "model": list(entries)}
@@ -165,12 +175,13 @@ def build_table(layout: Layout, res: Results, published: PublishedValues | None 
             if layout.section:
                 base[layout.section] = sec
             cells = [make({**base, layout.cols: c}) for c in cols]
-            if not any(c.agg is not None or c.paper is not None for c in cells):
+            if not any(c.agg is not None or c.paper is not None or c.all_lost for c in cells):
                 continue
             rows.append(Row([label(a, v) for a, v in zip(layout.rows, combo, strict=True)], cells,
                             (str(sec) if first and layout.section else None)))
             first = False
-    keep = [j for j in range(len(cols)) if any(r.cells[j].agg is not None or r.cells[j].paper is not None for r in rows)]
+    keep = [j for j in range(len(cols))
+            if any(r.cells[j].agg is not None or r.cells[j].paper is not None for r in rows)]
     for r in rows:
         r.cells = [r.cells[j] for j in keep]
     columns = [label(layout.cols, cols[j]) for j in keep]
@@ -254,7 +265,7 @@ def ours_text(c: Cell, dp: int) -> tuple[str, list[str]]:
     """The plain text of our value and its marks (†, ‡); "—" when we have no value."""
     marks = (["†"] if c.tied else []) + (["‡"] if c.n_excluded else [])
     if c.agg is None:
-        return MISSING, []
+        return MISSING, ["‡"] if c.all_lost else []
     a = c.agg
     text = _fmt(a.mean, dp) + (f" ± {_fmt(a.std, dp)}" if a.std is not None else "") + f" ({a.n})"
     return text, marks
