@@ -16,7 +16,8 @@ product of powers) with the scale count as a parameter, and equals it exactly on
   3 scales, shrink the window (9, then 7 px, σ stays 1.5) until 3 scales fit; below that use
   7 px with as many scales as fit (≥ 1);
 * the weights are the first L of Wang et al.'s (0.0448, 0.2856, 0.3001, 0.2363, 0.1333),
-  renormalised to sum to 1 (so identical images still score exactly 1).
+  renormalised to sum to 1 when L < 5 (so the exponents keep their published proportions);
+  with 5 scales they are the published (and library default) values unchanged.
 
 So: ≥ 161 px → 11 px, 5 scales (the library default); 96–160 px → 11 px, 4 scales;
 64 px → 11 px, 3 scales; 28–32 px → 7 px, 3 scales; 16 px → 7 px, 2 scales. The test-set
@@ -52,6 +53,8 @@ def ms_ssim_settings(side: int) -> tuple[int, tuple[float, ...]]:
     n = scales(win)
     if n < 1:
         raise MetricUnavailable(f"images of {side} px are too small for MS-SSIM (need > 6 px)")
+    if n == len(WANG_WEIGHTS):
+        return win, WANG_WEIGHTS  # exactly the library default (these sum to 1.0001, kept as published)
     w = WANG_WEIGHTS[:n]
     return win, tuple(x / sum(w) for x in w)
 
