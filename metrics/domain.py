@@ -241,5 +241,5 @@ class DomainFD(Metric):
         ref = ctx.cache[ref_key]
         fake = _apply(model, x, "features").double().numpy()
         return {self.name: frechet_from_features(fake, ref), f"{self.name}.n_real": len(ref),
-                f"{self.name}.reference": "train", f"{self.name}.classifier_test_acc": info["test_accuracy"],
+                f"{self.name}.ref": "train", f"{self.name}.classifier_test_acc": info["test_accuracy"],
                 "__n__": len(x)}
