@@ -28,6 +28,11 @@ METRICS.register("precision", "metrics.inception:Precision", "improved precision
 METRICS.register("recall", "metrics.inception:Recall", "improved recall, k=3, Inception pool3 (beyond the papers)")
 
 # --- perceptual, diversity, independent critic, domain classifier (metrics B) ---
+METRICS.register("lpips", "metrics.lpips_metric:LPIPS", "LPIPS v0.1 AlexNet, test image vs reconstruction (AVAE Table I)")
+METRICS.register("ms_ssim_diversity", "metrics.diversity:MSSSIMDiversity", "1 - mean pairwise MS-SSIM of samples (alpha-GAN §4)")
+METRICS.register("critic_w", "metrics.critic:CriticW", "-W of a fresh WGAN-GP critic: val-trained, test-evaluated (alpha-GAN §4)")
+METRICS.register("is_domain", "metrics.domain:DomainIS", "Inception Score of a classifier trained on the dataset (alpha-GAN §4)")
+METRICS.register("fd_domain", "metrics.domain:DomainFD", "Frechet distance of domain-classifier features vs train (alpha-GAN §4)")
 
 # --- 2-D mode coverage (model zoo I) ---
 METRICS.register("modes", "metrics.modes:ModesCaptured", "modes captured, >= 1 sample within 3 sigma (2-D mixtures)")
