@@ -144,8 +144,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     paths = SweepPaths.of(sweep.name, args.out)
     parallel = args.parallel or sweep.parallel
     if args.dry_run:
-        if args.executor == "slurm":
-            check_slurm_resources(sweep.slurm)
+        unchecked = check_slurm_resources(sweep.slurm, require_cluster=False) if args.executor == "slurm" else None
         plan = make_plan(sweep, paths, retry_failed=args.retry_failed, device=args.device, apply=False)
         print(format_matrix(sweep, {s.run_id() for s, _ in plan.todo}))
         done = ", ".join(f"{n} {k}" for k, n in plan.finished.items()) or "none"
@@ -153,6 +152,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               f"checkpoint, {plan.retried} failed retried); finished, skipped: {done}")
         print(f"metrics: {', '.join(sweep.resolved_metrics() or ['(default battery)'])}")
         print(describe_resources(sweep, len(plan.todo), args.executor, parallel, str(paths.submitit / "%j")))
+        if unchecked:
+            print(f"note: {unchecked}")
         print(f"sweep directory: {paths.root}")
         return 0
     result = run_sweep(sweep, paths, executor=args.executor, retry_failed=args.retry_failed,
