@@ -41,6 +41,9 @@ class WeightsFile:
     archive: bool = False  # a zip whose single top folder is extracted to ``file``
 
 
+# SHA-256 prefixes only where upstream publishes them through torch.hub's naming convention (torchvision).
+# torch-fidelity's "-6726825d" suffix repeats pytorch-fid's file name (pt_inception-2015-12-05-6726825d.pth)
+# and is not documented as a hash of torch-fidelity's own conversion, so it is not checked.
 TABLE: dict[str, WeightsFile] = {w.name: w for w in (
     WeightsFile("inception-v3-compat", "weights-inception-2015-12-05-6726825d.pth",
                 "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
