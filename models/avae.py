@@ -15,7 +15,8 @@ with target 1 on generated images and 0 on real ones, and the generator minimise
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -84,6 +85,22 @@ def manifold_loss(c_fake: Tensor) -> Tensor:
     return c_fake.mean()
 
 
+@contextmanager
+def frozen_running_stats(module: nn.Module) -> Iterator[None]:
+    """Run ``module`` in training mode (batch statistics) without updating its BatchNorm running
+    statistics (momentum 0), so that E's eval-mode statistics are those of the real data it is
+    trained on, not of the generator's samples it only measures in L_Z."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, mom in zip(norms, saved, strict=True):
+            m.momentum = mom
+
+
 class AVAE(Model):
     """AVAE without ξ and with L_Z^b (``avae``, AVAE Table I's best row).
 
@@ -140,7 +157,8 @@ class AVAE(Model):
         l_vae, rec, kl = vae_loss(x, self.decode(z), mu, logvar, self.cfg.beta)
         z_fake = self.prior(n)
         x_fake = self.generate(z_fake)
-        mu_fake = self.enc(x_fake)
+        with frozen_running_stats(self.enc):  # E measures x_fake; its BN statistics stay those of real data
+            mu_fake = self.enc(x_fake)
         c_real, c_fake = self.critic(x), self.critic(x_fake)
         # σ_E is a constant of the generator loss (only θ_g is updated by L_G).
         lz_fn = latent_loss_b if self.cfg.latent_loss == "b" else latent_loss_a

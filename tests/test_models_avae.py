@@ -3,6 +3,7 @@ pattern of Fig. 4 (the generator step never moves E), σ_E independent of x, the
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -116,6 +117,21 @@ def test_generator_step_moves_only_g(spec: DataSpec) -> None:
     for k in ("enc", "dec", "critic"):
         assert _same(getattr(m, k), snaps[k]), k
     assert torch.equal(m.log_sigma, sigma)
+
+
+def test_encoder_statistics_come_from_real_data_only() -> None:
+    """E(x_fake) inside L_Z does not move E's BatchNorm running statistics: after the forward pass of
+    Fig. 4 they equal those of a copy of E that saw only the real batch."""
+    m = _model(spec=IMAGES)
+    reference = copy.deepcopy(m.enc)
+    x = torch.rand(16, *IMAGES.shape) * 2 - 1
+    m.losses(x)
+    reference(x)
+    for (name, a), (_, b) in zip(m.enc.named_buffers(), reference.named_buffers(), strict=True):
+        if "running" in name:
+            assert torch.allclose(a, b), name
+    bn = next(mod for mod in m.enc.modules() if isinstance(mod, torch.nn.BatchNorm2d))
+    assert bn.momentum == 0.1 and not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))
 
 
 def test_train_step_updates_in_fig4_pattern() -> None:
