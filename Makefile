@@ -31,8 +31,12 @@ sweep: setup
 report: setup
 	$(BIN)/python -m bench report $(SWEEP_DIR)
 
+# CPU measurements (< 15 min on 2 cores): pytest-benchmark (train steps, eval battery, trainer overhead), the
+# side-by-side evaluation comparison, then PERFORMANCE.md from results/perf/*.json. Not part of `make test`.
 perf: setup
 	$(BIN)/python -m pytest benchmarks -q --benchmark-json=results/perf/benchmarks-cpu.json
+	$(BIN)/python -m benchmarks.compare_eval --n 64 --bf16
+	$(BIN)/python -m bench perf report
 
 weights: setup
 	$(BIN)/python -m bench weights

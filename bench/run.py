@@ -47,12 +47,22 @@ class RunSpec:
     device: str = "cpu"
     data_root: str | None = None
     weights_dir: str | None = None
+    # Execution options (bench/trainer.py, issue #7). precision changes results, so it is part of the
+    # identity (only when not fp32, so the ids of fp32 runs are those they always had); the others are
+    # execution details like the device.
+    precision: Literal["fp32", "bf16"] = "fp32"
+    channels_last: bool = False
+    compile: bool = False
+    data_on_device: bool = False
 
     def identity(self) -> dict[str, Any]:
         """The fields that change results (not where data or weights live, nor the device)."""
         d = asdict(self)
-        for k in ("device", "data_root", "weights_dir", "log_every", "checkpoint_every"):
+        for k in ("device", "data_root", "weights_dir", "log_every", "checkpoint_every", "channels_last", "compile",
+                  "data_on_device"):
             d.pop(k)
+        if d["precision"] == "fp32":
+            d.pop("precision")
         return d
 
     def run_id(self) -> str:
@@ -88,6 +98,8 @@ def prepare(spec: RunSpec) -> tuple[Dataset, type[Model], ModelConfig, torch.dev
         raise ConfigError(f"bad value for device: {spec.device!r} (cpu or cuda)")
     if spec.device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device cuda requested but no CUDA device is available")
+    if spec.precision not in ("fp32", "bf16"):
+        raise ConfigError(f"bad value for precision: {spec.precision!r} (fp32 or bf16)")
     dataset = load_dataset(spec.dataset, spec.data_root)
     cls, cfg = resolve(spec, dataset)
     return dataset, cls, cfg, torch.device(spec.device)
@@ -119,7 +131,9 @@ def execute(spec: RunSpec, run_dir: str | Path, *, progress: bool = True) -> dic
         torch.manual_seed(spec.seed)
         model = cls(cfg, dataset.spec).to(device)
         trainer = Trainer(model, dataset.train, run_dir, seed=spec.seed, steps=cfg.steps, device=device,
-                          log_every=spec.log_every, checkpoint_every=spec.checkpoint_every, progress=progress)
+                          log_every=spec.log_every, checkpoint_every=spec.checkpoint_every, progress=progress,
+                          precision=spec.precision, channels_last=spec.channels_last, compile=spec.compile,
+                          data_on_device=spec.data_on_device)
         result = trainer.fit()
         record: dict[str, Any] = {"status": result.status, "step": result.step, "resumed_from": result.resumed_from}
         if result.status == "completed":

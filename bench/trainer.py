@@ -4,12 +4,20 @@ Owns: a data order that is a pure function of (seed, step), global seeding, logg
 ``log_every`` steps to ``log.jsonl``, atomic checkpoints every ``checkpoint_every`` steps and
 at the end (model, optimisers, RNG state), resume from the last checkpoint, and divergence
 detection (any non-finite logged value → status ``diverged`` with the first bad step).
+
+Execution options (issue #7; all off by default, and off means the code path of the plain loop):
+``precision="bf16"`` runs ``train_step`` under ``torch.autocast`` (bfloat16; no loss scaling needed),
+``channels_last`` converts the model and every 4-D batch to NHWC, ``compile`` compiles each of the model's
+networks in place with ``torch.compile`` (``nn.Module.compile``, so state-dict keys and checkpoints are
+unchanged), ``data_on_device`` keeps the uint8 training split on the device and converts each batch there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +27,14 @@ import torch
 from torch import Tensor
 
 from bench.atomic import append_jsonl, write_with
-from bench.data.base import Split
+from bench.data.base import Split, to_model_range
 from models.base import Model
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
+PRECISIONS = ("fp32", "bf16")
+# torch.compile backend of the ``compile`` option; tests use the cheaper "aot_eager" (no C++ code generation).
+COMPILE_BACKEND = os.environ.get("BENCH_COMPILE_BACKEND", "inductor")
 
 
 @dataclass
@@ -44,7 +55,8 @@ class BatchStream:
         self.split, self.batch_size, self.seed, self.device = split, batch_size, seed, device
         self.position = position  # number of batches drawn so far
         self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
-        self.on_device: Tensor | None = None  # optional: the whole split kept on the device
+        self.on_device: Tensor | None = None  # optional: the whole split (as stored: uint8 images) on the device
+        self.memory_format: torch.memory_format | None = None  # e.g. torch.channels_last for 4-D batches
 
     def _perm_for(self, epoch: int) -> Tensor:
         if epoch != self._epoch:
@@ -59,8 +71,18 @@ class BatchStream:
         idx = self._perm_for(epoch)[k * bs : (k + 1) * bs]
         self.position += 1
         if self.on_device is not None:
-            return self.on_device[idx.to(self.on_device.device)]
-        return self.split.batch(idx).to(self.device, non_blocking=True)
+            # the same elementwise conversion as Split.batch, after the gather instead of before (identical values)
+            x = self.on_device[idx.to(self.on_device.device)]
+            x = to_model_range(x) if self.split.kind == "image" else x.float()
+        else:
+            x = self.split.batch(idx).to(self.device, non_blocking=True)
+        if self.memory_format is not None and x.dim() == 4:
+            x = x.contiguous(memory_format=self.memory_format)
+        return x
+
+    def put_on_device(self) -> None:
+        """Keep the whole split on the device (as stored, uint8 for images: 4x smaller than float)."""
+        self.on_device = self.split.data.to(self.device)
 
 
 class Trainer:
@@ -68,10 +90,32 @@ class Trainer:
 
     def __init__(self, model: Model, train: Split, run_dir: Path, *, seed: int, steps: int, device: torch.device,
                  log_every: int = 50, checkpoint_every: int = 500, progress: bool = True,
-                 on_log: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_log: Callable[[dict[str, Any]], None] | None = None, precision: str = "fp32",
+                 channels_last: bool = False, compile: bool = False, data_on_device: bool = False) -> None:
         self.model, self.run_dir, self.seed, self.steps, self.device = model, Path(run_dir), seed, steps, device
         self.log_every, self.checkpoint_every, self.progress, self.on_log = log_every, checkpoint_every, progress, on_log
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision, self.channels_last, self.compile = precision, channels_last, compile
         self.stream = BatchStream(train, model.cfg.batch_size, seed, device)
+        if data_on_device:
+            self.stream.put_on_device()
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)  # 4-D weights (convolutions) become NHWC
+            self.stream.memory_format = torch.channels_last
+        if compile:
+            import torch._functorch.config as functorch_config
+
+            # models that call update(..., retain_graph=True) (e.g. VAE/GAN) need undonated backward buffers
+            functorch_config.donated_buffer = False
+            for net in self.model.children():  # in place: parameters and state-dict keys stay the same
+                net.compile(backend=COMPILE_BACKEND)
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast around a training step when ``precision == "bf16"``, else a no-op."""
+        if self.precision == "bf16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     # ---- checkpoints ----------------------------------------------------------------
     def save_checkpoint(self, step: int) -> None:
@@ -130,7 +174,8 @@ class Trainer:
         try:
             while step < self.steps:
                 self.model.train()
-                window.append(self.model.train_step(self.stream, step))
+                with self.autocast():
+                    window.append(self.model.train_step(self.stream, step))
                 step += 1
                 bar.update(1)
                 if step % self.log_every == 0 or step == self.steps:
