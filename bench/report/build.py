@@ -12,7 +12,6 @@ Layout of ``OUT`` (default ``SWEEP_DIR/report``)::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,5 +191,4 @@ def _html(report: Report, sweep_dir: Path, frame: pd.DataFrame) -> str:
     sections.append(("Files", "<ul>" + "".join(f"<li>{f.relative_to(report.out).as_posix()}</li>"
                                                 for f in report.files) + "</ul>"))
     return htmlmod.page(f"hybrid-bench report: {sweep_dir.name}", sections,
-                        _overview(frame) + " · " + json.dumps({"generated": datetime.now(UTC)
-                                                                .isoformat(timespec="seconds")}))
+                        f"{_overview(frame)} · generated {datetime.now(UTC).isoformat(timespec='seconds')}")

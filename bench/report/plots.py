@@ -159,7 +159,10 @@ def training_curves(res: Results, dataset: str, runs_root: Path, stem: Path) -> 
     if not logs:
         return []
     entries = sorted(logs)
-    keys = {e: sorted({k for log in logs[e] for k in log.columns if k != "step"}) for e in entries}
+    # BEGAN*'s own convergence measures (k_t, M; Khan et al. eqs. 10-12) lead their row
+    first = {"k_t": 0, "M": 1}
+    keys = {e: sorted({k for log in logs[e] for k in log.columns if k != "step"}, key=lambda k: (first.get(k, 2), k))
+            for e in entries}
     ncols = min(MAX_CURVE_COLS, max(len(k) for k in keys.values()))
     panels: list[list[tuple[str, str] | None]] = []  # one figure row per (entry, chunk of its keys)
     for e in entries:
