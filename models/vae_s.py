@@ -141,7 +141,9 @@ def total_correlation_mws(z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: i
     """AVAE-S eq. 10, L_KL-TC = KL(q(z) ‖ Π_j q(z_j)), estimated by minibatch-weighted sampling
     (Chen et al. 2018, β-TCVAE eq. 5 / §C.1): with M = batch size and N = dataset size,
     log q(z_i) ≈ log Σ_m q(z_i | x_m) − log(N M), log q(z_ij) ≈ log Σ_m q(z_ij | x_m) − log(N M);
-    TC = mean_i [log q(z_i) − Σ_j log q(z_ij)]."""
+    TC = mean_i [log q(z_i) − Σ_j log q(z_ij)]. The log(N M) terms leave (D − 1)·log(N M) in the value,
+    so with a large N the logged estimate is large and positive; it is constant in the parameters,
+    so it shifts the logged value, never the gradients."""
     m = z.shape[0]
     mat = log_normal(z[:, None, :], mu[None, :, :], logvar[None, :, :])  # (M, M, D): log q(z_ij | x_m)
     log_nm = math.log(dataset_size * m)
