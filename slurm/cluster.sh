@@ -210,6 +210,15 @@ do_start() {
 
 do_stop() {
     need_root
+    # End the cluster's jobs first: a job step's srun outlives slurmd/slurmctld otherwise.
+    if alive /run/slurmctld.pid slurmctld; then
+        local jobs
+        jobs=$(squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ')
+        if [ -n "${jobs// /}" ]; then
+            scancel --full $jobs >/dev/null 2>&1 || true
+            wait_for 15 "jobs to end" bash -c '[ -z "$(squeue -h -o %A 2>/dev/null)" ]' || true
+        fi
+    fi
     stop_one /run/slurmd.pid slurmd
     stop_one /run/slurmctld.pid slurmctld
     stop_one /run/slurmdbd.pid slurmdbd
