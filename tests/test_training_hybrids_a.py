@@ -48,24 +48,38 @@ def test_trains_to_completed_with_finite_metrics(model: str, dataset: str, tmp_p
 
 
 def test_avae_toy_generator_reconstructions_are_more_likely_than_vae_decoder() -> None:
-    """AVAE §V-A: with a 1-D latent, the VAE decoder reconstructs the *mean* of the two branches
-    cos(3z₁ ± 1) (a low-density region), while the AVAE generator's reconstructions G(μ_E(x)) stay
-    on the data. Likelihood under a Gaussian KDE (scipy) of fresh samples of the true distribution."""
+    """AVAE §V-A / Fig. 6: with a 1-D latent the VAE decoder reconstructs the *mean* of the two
+    branches cos(3z₁ ± tanh(3z₂)) (a lower-density region between them), while the AVAE generator's
+    reconstructions G(μ_E(x)) pick a branch. Likelihood = Gaussian KDE (scipy) of fresh samples of
+    the true distribution, evaluated at the reconstructions of 1,000 test points.
+
+    Settings: two-hidden-layer MLPs of 128 units (§V-A), β = 1, batch 64, lr 1e-3 (the paper gives
+    no toy lr; 1e-3 keeps the test short), 3,000 iterations, `avae` (no ξ, L_Z^b). GAN training on the
+    toy fluctuates from one checkpoint to the next, so the statistic pools the checkpoints at 2,000,
+    2,500 and 3,000 iterations, and it is the *median* log-density: G only sees z ~ N(0, I) and
+    extrapolates for the few test points whose codes fall in the prior's tails (which dominate a mean).
+    """
     data = load("avae-toy")
-    torch.manual_seed(0)
-    model = AVAE(AVAE.Config(latent_dim=1, mlp_hidden=128), data.spec)
-    model.optimizers = model.configure_optimizers()
-    stream = BatchStream(data.train, 64, 0, torch.device("cpu"))
-    for step in range(STEPS_TOY):
-        model.train_step(stream, step)
-    model.eval()
-    x = data.test.data[:1000]
-    with torch.no_grad():
-        g, d = model.reconstruct(x).numpy(), model.reconstruct_dec(x).numpy()
-    kde = gaussian_kde(avae_toy_sample(20_000, torch.Generator().manual_seed(7)).numpy().T)
-    logp_g, logp_d = np.log(kde(g.T)).mean(), np.log(kde(d.T)).mean()
-    assert logp_g > logp_d + MARGIN, (logp_g, logp_d)
-
-
-STEPS_TOY = 1500
-MARGIN = 0.2
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny MLPs: faster, and the same float path on every machine
+    try:
+        torch.manual_seed(0)
+        model = AVAE(AVAE.Config(latent_dim=1, mlp_hidden=128, lr=1e-3), data.spec)
+        model.optimizers = model.configure_optimizers()
+        stream = BatchStream(data.train, 64, 0, torch.device("cpu"))
+        kde = gaussian_kde(avae_toy_sample(20_000, torch.Generator().manual_seed(7)).numpy().T)
+        x = data.test.data[:1000]
+        logp_g: list[np.ndarray] = []
+        logp_d: list[np.ndarray] = []
+        for step in range(3000):
+            model.train_step(stream, step)
+            if step + 1 in (2000, 2500, 3000):
+                model.eval()
+                with torch.no_grad():
+                    logp_g.append(np.log(kde(model.reconstruct(x).numpy().T)))
+                    logp_d.append(np.log(kde(model.reconstruct_dec(x).numpy().T)))
+                model.train()
+    finally:
+        torch.set_num_threads(threads)
+    med_g, med_d = float(np.median(np.concatenate(logp_g))), float(np.median(np.concatenate(logp_d)))
+    assert med_g > med_d + 0.05, (med_g, med_d)
