@@ -225,10 +225,10 @@ def test_table_i_architecture() -> None:
     convs = [mod for mod in enc.modules() if isinstance(mod, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [24, 24, 48, 48, 96, 96, 192, 192]
     assert [c.kernel_size[0] for c in convs] == [3, 4] * 4 and [c.stride[0] for c in convs] == [1, 2] * 4
-    assert enc(torch.randn(2, 3, 96, 96)).shape == (2, 64)
-    dec = TableIDecoder(32, 3, 96, 24)
-    assert dec.start == (192, 6)
-    y = dec(torch.randn(2, 32))
+    assert TableIDecoder(32, 3, 96, 24).start == (192, 6)
+    # forward shapes at width 4 (the layout does not depend on the width; keeps the test cheap)
+    assert TableIEncoder(3, 96, 4, 64)(torch.randn(2, 3, 96, 96)).shape == (2, 64)
+    y = TableIDecoder(32, 3, 96, 4)(torch.randn(2, 32))
     assert y.shape == (2, 3, 96, 96) and float(y.min()) >= -1 and float(y.max()) <= 1
     disc = TableIEncoder(3, 96, 24, 1, pool=True)
     assert sum(isinstance(mod, nn.MaxPool2d) for mod in disc.modules()) == 4

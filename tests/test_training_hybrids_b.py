@@ -19,7 +19,7 @@ from bench.trainer import Trainer
 MODELS = ("vae-began", "began-lsm", "vae-s", "avae-ft", "avae-s")
 TINY = {"width": 8, "latent_dim": 8, "mlp_hidden": 32, "batch_size": 32}
 METRICS = {"grid25": ["modes", "hq_share", "mode_kl"], "digits": ["mse", "cosine", "sharpness"]}
-STEPS = {"grid25": 40, "digits": 12}
+STEPS = {"grid25": 16, "digits": 6}
 
 
 def _log(run_dir: Path) -> list[dict]:
@@ -50,30 +50,30 @@ def test_trains_to_completed_with_finite_metrics(tmp_path: Path, model: str, dat
 
 @pytest.mark.parametrize("model", ["vae-began", "avae-s"])
 def test_resume_reproduces_uninterrupted_run(tmp_path: Path, model: str) -> None:
-    """Kill after 6 of 12 steps, resume in a fresh process-like model: same k_t / calibration / phase
+    """Kill after 4 of 8 steps, resume in a fresh process-like model: same k_t / calibration / phase
     and bitwise the same parameters as the uninterrupted run."""
     data = load("grid25")
     cls = model_registry().get(model)
-    cfg_kw = {**TINY, "steps": 12}
+    cfg_kw = {**TINY, "steps": 8}
     if model == "avae-s":
-        cfg_kw["calibration_steps"] = 8  # calibration still probing at the kill, frozen by the end
+        cfg_kw["calibration_steps"] = 6  # calibration still probing at the kill, frozen by the end
 
     def fresh() -> torch.nn.Module:
         torch.manual_seed(0)
         return cls(cls.Config(**cfg_kw), data.spec)
 
     full = fresh()
-    Trainer(full, data.train, tmp_path / "full", seed=0, steps=12, device=torch.device("cpu"), progress=False).fit()
+    Trainer(full, data.train, tmp_path / "full", seed=0, steps=8, device=torch.device("cpu"), progress=False).fit()
     first = fresh()
-    Trainer(first, data.train, tmp_path / "cut", seed=0, steps=6, device=torch.device("cpu"), progress=False).fit()
+    Trainer(first, data.train, tmp_path / "cut", seed=0, steps=4, device=torch.device("cpu"), progress=False).fit()
     resumed = fresh()
-    result = Trainer(resumed, data.train, tmp_path / "cut", seed=0, steps=12, device=torch.device("cpu"),
+    result = Trainer(resumed, data.train, tmp_path / "cut", seed=0, steps=8, device=torch.device("cpu"),
                      progress=False).fit()
-    assert result.resumed_from == 6 and result.status == "completed"
+    assert result.resumed_from == 4 and result.status == "completed"
     full_state, resumed_state = full.state_dict(), resumed.state_dict()
     for key, value in full_state.items():
         assert torch.equal(value, resumed_state[key]), key
     if model == "vae-began":
         assert 0.0 < float(resumed.pid.k) <= 1.0  # k_t moved and was carried over
     else:
-        assert int(resumed.switch_step) == 6 and bool(resumed.calib.frozen) and int(resumed.calib.count) == 8
+        assert int(resumed.switch_step) == 4 and bool(resumed.calib.frozen) and int(resumed.calib.count) == 6
