@@ -349,18 +349,12 @@ def check_slurm_resources(res: SlurmResources, *, require_cluster: bool = True) 
 
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """Silence file descriptor 2 while sbatch runs: submitit echoes sbatch's refusal there and also
-    puts it in the exception, which we turn into one line."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    """submitit prints sbatch's refusal to ``sys.stderr`` and also puts it in the exception, which
+    we turn into one line: silence the print while submitting."""
+    import io
+
+    with contextlib.redirect_stderr(io.StringIO()):
         yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def submit_slurm(plan: Plan, paths: SweepPaths, sweep: Sweep) -> list[Any]:
@@ -446,6 +440,20 @@ def expected_steps(plan: Plan) -> dict[str, int]:
     return out
 
 
+def preflight(plan: Plan) -> None:
+    """Before starting local workers: every (model, dataset, protocol) of the to-do list resolves
+    (dataset on disk, device available, config valid), else one :class:`BenchError` line — the same
+    checks :func:`bench.run.execute` makes, done once here instead of failing in every run."""
+    from bench.run import prepare
+
+    seen: set[tuple[str, str, str, str]] = set()
+    for spec, _ in plan.todo:
+        key = (spec.model, spec.dataset, spec.protocol, json.dumps(spec.overrides, sort_keys=True, default=str))
+        if key not in seen:
+            seen.add(key)
+            prepare(spec)
+
+
 # ---- the whole submission --------------------------------------------------------------------
 @dataclass
 class SweepResult:
@@ -470,13 +478,15 @@ def run_sweep(sweep: Sweep, paths: SweepPaths, *, executor: str = "local", retry
         if shutil.which("sbatch") is None:
             raise ExecutorError("slurm executor: sbatch not found (start the local cluster with: make slurm-up)")
         check_slurm_resources(sweep.slurm)
+    kw = {"device": device, "data_root": data_root, "weights_dir": weights_dir}
+    if executor == "local":  # nothing is written before this passes
+        preflight(make_plan(sweep, paths, retry_failed=retry_failed, apply=False, **kw))  # type: ignore[arg-type]
     paths.runs.mkdir(parents=True, exist_ok=True)
     from bench.atomic import atomic_path
 
     with atomic_path(paths.sweep_file) as tmp:
         tmp.write_text(sweep.to_yaml())
-    plan = make_plan(sweep, paths, retry_failed=retry_failed, device=device, data_root=data_root,
-                     weights_dir=weights_dir)
+    plan = make_plan(sweep, paths, retry_failed=retry_failed, **kw)  # type: ignore[arg-type]
     if executor == "local":
         jobs = submit_local(plan, paths, parallel or sweep.parallel)
     else:

@@ -151,3 +151,13 @@ def test_dry_run_shows_slurm_array_and_packing(tmp_path: Path, capsys: pytest.Ca
     assert "job array of 4 task(s) (3 run(s) per task)" in out  # ceil(10 / 3)
     assert "#SBATCH --array=0-3%2" in out and "#SBATCH --constraint=fast" in out
     assert "#SBATCH --partition=debug" in out and "#SBATCH --cpus-per-task=1" in out
+
+
+def test_local_preflight_fails_before_writing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = write(tmp_path, {"models": ["vae"], "datasets": ["cifar10"], "steps": 5})
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    rc = main(["sweep", str(path), "--out", str(tmp_path / "out"), "--data-root", str(empty)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and str(empty) in err, err  # names where it looked
+    assert not (tmp_path / "out").exists()
