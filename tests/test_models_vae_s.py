@@ -15,7 +15,7 @@ from torch import nn
 
 from bench.data.base import DataSpec
 from models import avae_s, vae_s
-from models.avae_s import AVAES, AVAEFineTuned, AVAEFTConfig, AVAESConfig
+from models.avae_s import AVAES, AVAEFineTuned, AVAEFTConfig
 from models.blocks_avaes import TableIDecoder, TableIEncoder
 from models.vae import vae_loss
 from models.vae_s import VAES, LossCalibration, VAESConfig
@@ -150,7 +150,10 @@ def test_vaes_step_weights_sum_and_points_fallback() -> None:
     assert float(out["loss"]) == pytest.approx(float(out["rec"] + out["kl"] + out["tc"]), rel=1e-5)
     p = VAES(VAESConfig(**SMALL), POINTS)
     p.optimizers = p.configure_optimizers()
-    po = p.train_step(lambda: torch.randn(8, 2), 0)
+    po: dict = {}
+    changed = _params_changed(p, lambda: po.update(p.train_step(lambda: torch.randn(8, 2), 0)))
+    assert any(n.startswith("enc.") for n in changed) and any(n.startswith("dec.") for n in changed)
+    assert all(n.startswith(("enc.", "dec.")) for n in changed)
     assert [float(po[f"w_{t}"]) for t in ("dssim", "sobel", "gabor")] == [0.0, 0.0, 0.0]
     assert float(po["w_mae"]) == pytest.approx(float(po["L_mse"] / po["L_mae"]), rel=1e-5)
 
@@ -182,11 +185,12 @@ def _params_changed(model: nn.Module, fn) -> set[str]:  # noqa: ANN001
     return {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
 
 
+@pytest.mark.parametrize("cls", [AVAEFineTuned, AVAES])
 @pytest.mark.parametrize(("acc", "d_changes", "vae_changes"), [(0.4, True, False), (0.6, True, True), (0.8, False, True)])
-def test_fine_tune_gates_decide_which_networks_change(monkeypatch: pytest.MonkeyPatch, acc: float, d_changes: bool,
-                                                      vae_changes: bool) -> None:
+def test_fine_tune_gates_decide_which_networks_change(monkeypatch: pytest.MonkeyPatch, cls: type, acc: float,
+                                                      d_changes: bool, vae_changes: bool) -> None:
     torch.manual_seed(0)
-    m = AVAES(AVAESConfig(**SMALL, pretrain_steps=1), POINTS)
+    m = cls(cls.Config(**SMALL, pretrain_steps=1), POINTS)
     m.optimizers = m.configure_optimizers()
     monkeypatch.setattr(avae_s, "discriminator_accuracy", lambda *_: acc)
     x = torch.randn(8, 2)
@@ -228,7 +232,7 @@ def test_table_i_architecture() -> None:
     assert TableIDecoder(32, 3, 96, 24).start == (192, 6)
     # forward shapes at width 4 (the layout does not depend on the width; keeps the test cheap)
     assert TableIEncoder(3, 96, 4, 64)(torch.randn(2, 3, 96, 96)).shape == (2, 64)
-    y = TableIDecoder(32, 3, 96, 4)(torch.randn(2, 32))
+    y = TableIDecoder(32, 3, 96, 4)(torch.randn(2, 32)).detach()
     assert y.shape == (2, 3, 96, 96) and float(y.min()) >= -1 and float(y.max()) <= 1
     disc = TableIEncoder(3, 96, 24, 1, pool=True)
     assert sum(isinstance(mod, nn.MaxPool2d) for mod in disc.modules()) == 4
