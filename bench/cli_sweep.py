@@ -182,6 +182,8 @@ def resolve_sweep_dir(target: str, out: str = DEFAULT_OUT) -> tuple[Any, Any]:
     from bench.executors import SweepPaths
 
     p = Path(target)
+    if not p.exists() and (Path(out) / target / "sweep.yaml").is_file():  # a sweep's name: results/sweeps/NAME
+        p = Path(out) / target
     if p.is_dir():
         if not (p / "sweep.yaml").is_file():
             raise ConfigError(f"{p} is not a sweep directory (no sweep.yaml; it is written when a sweep is submitted)")

@@ -21,7 +21,7 @@ import yaml
 
 from bench.cli import main
 from bench.executors import RunWorker, SweepPaths, claim, make_plan, run_status, run_sweep
-from bench.status import counts, sweep_states
+from bench.status import counts, run_state, sweep_states
 from bench.sweep import from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,6 +141,11 @@ def test_sigkilled_sweep_reruns_to_completion(tmp_path: Path) -> None:
     time.sleep(0.5)
     finished_before = {d for d in dirs if run_status(d) == "completed"}
     assert 0 < len(finished_before) < len(dirs)
+    states = {s.run_id: s for s in sweep_states(sweep, paths)}  # what `bench status` shows now
+    assert counts(list(states.values()))["completed"] == len(finished_before)
+    assert counts(list(states.values()))["running"] == 0  # the killed workers' claims died with them
+    interrupted = [s for s in states.values() if s.reason.startswith("interrupted")]
+    assert interrupted and all(s.state == "pending" and s.step > 0 for s in interrupted)
     result = run_sweep(sweep, paths, progress=False)
     assert len(result.plan.todo) == len(dirs) - len(finished_before)
     assert result.plan.resumable >= 1
@@ -177,6 +182,8 @@ def test_a_claimed_run_is_waited_for_not_run_twice(tmp_path: Path) -> None:
             time.sleep(0.05)
         time.sleep(0.3)
         assert t.is_alive() and run_status(dirs[0]) is None  # ... and now waits for the claim
+        assert run_state(dirs[0], specs[0], {}).state == "running"  # `bench status` sees the claim
+        assert run_state(dirs[1], specs[1], {}).state == "completed"
         (dirs[0] / "metrics.json").write_text(json.dumps({"status": "completed", "step": 5}))
     t.join(timeout=60)
     assert result == {specs[0].run_id(): "completed", specs[1].run_id(): "completed"}
