@@ -145,6 +145,12 @@ class _AEDiscriminatorModel(Model):
         self.pid = PIDController((cfg.lambda1, cfg.lambda2, cfg.lambda3), cfg.k0)
 
     @classmethod
+    def dataset_defaults(cls, spec: DataSpec) -> dict[str, Any]:
+        """2-D points: a 1-d discriminator code. BEGAN's auto-encoder needs a bottleneck (h ≪ the data
+        dimension); with h = dim z ≥ 2 it can learn the identity and give every point zero energy."""
+        return {"code_dim": 1} if spec.kind == "points" else {}
+
+    @classmethod
     def paper_preset(cls, spec: DataSpec) -> dict[str, Any]:
         """Khan §4: BEGAN blocks (n = 64, h = N_z = 64 as in BEGAN), Adam lr 5e-5, 300k iterations."""
         preset: dict[str, Any] = {"lr": 5e-5, "steps": 300_000}

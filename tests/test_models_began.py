@@ -164,13 +164,13 @@ def test_discriminator_update_raises_fake_energy_when_k_positive() -> None:
     m.optimizers = m.configure_optimizers()
     x = torch.randn(16, 2)
     fake = m.decode(torch.randn(16, 4)).detach()
-    before = float(began.l1_energy(fake, m.disc_reconstruct(m.disc_code(fake))))
+    energy = lambda: float(began.l1_energy(fake, m.disc_reconstruct(m.disc_code(fake))).detach())  # noqa: E731
+    before = energy()
     for _ in range(5):
         loss = began.discriminator_loss(began.l1_energy(x, m.disc_reconstruct(m.disc_code(x))),
                                         began.l1_energy(fake, m.disc_reconstruct(m.disc_code(fake))), 0.0, 1.0, 0.3)
         m.update("disc", loss)
-    after = float(began.l1_energy(fake, m.disc_reconstruct(m.disc_code(fake))))
-    assert after > before
+    assert energy() > before
 
 
 # ---- the paper-protocol architecture ------------------------------------------------------------
@@ -198,3 +198,15 @@ def test_kl_reduction_mean_divides_by_latent_dim() -> None:
     mu, logvar = (t.detach().numpy() for t in m.posterior(x))
     ref = 0.5 * (np.exp(logvar) + mu**2 - 1 - logvar).sum(1).mean() / 4  # dim z = 4
     assert float(l_n) == pytest.approx(float(ref), rel=1e-5)
+
+
+def test_points_default_to_a_one_dimensional_discriminator_code() -> None:
+    from bench.data import load
+    from bench.run import RunSpec, resolve
+
+    _, cfg = resolve(RunSpec("vae-began", "grid25"), load("grid25"))
+    assert cfg.code_dim == 1
+    m = VAEBEGAN(cfg, POINTS)
+    assert m.disc_code(torch.randn(3, 2)).shape == (3, 1)
+    _, img_cfg = resolve(RunSpec("began-lsm", "digits"), load("digits"))
+    assert img_cfg.code_dim == 0  # images: code = dim z (BEGAN: h = N_z)
