@@ -35,7 +35,7 @@ report: setup
 # side-by-side evaluation comparison, then PERFORMANCE.md from results/perf/*.json. Not part of `make test`.
 perf: setup
 	$(BIN)/python -m pytest benchmarks -q --benchmark-json=results/perf/benchmarks-cpu.json
-	$(BIN)/python -m benchmarks.compare_eval --n 64 --bf16
+	$(BIN)/python -m benchmarks.compare_eval --n 32 --bf16
 	$(BIN)/python -m bench perf report
 
 weights: setup

@@ -12,7 +12,8 @@ GPU-hour estimates of the shipped paper sweeps (issue #7).
   with the assumptions given as options (defaults: H100 SXM dense TF32 peak 494.7 TFLOP/s — cuDNN runs fp32
   convolutions on TF32 tensor cores by default — utilisation 0.30, t_op = 8 µs of eager dispatch + launch per
   operator). Evaluation adds, per run, the FLOPs of the sweep's Inception-family extractors on its sample count
-  (50k under ``samples: paper``) at utilisation 0.30, and once per (dataset, extractor) the real statistics
+  (50k under ``samples: paper``) at utilisation 0.10 (batch-64 Inception inference with a CPU-side resize for
+  clean-fid reaches far less of peak than training GEMMs), and once per (dataset, extractor) the real statistics
   (cached on disk afterwards). Metrics outside that family (LPIPS, MS-SSIM, critic_w, domain IS/FD) are not in
   the estimate.
 """
@@ -48,7 +49,7 @@ def _gpu_measurements(perf_dir: Path) -> dict[str, Any] | None:
 
 
 def estimate(perf_dir: Path, *, peak_tflops: float = PEAK_TF32_H100, utilisation: float = 0.30, op_us: float = 8.0,
-             eval_utilisation: float = 0.30) -> list[dict[str, Any]]:
+             eval_utilisation: float = 0.10) -> list[dict[str, Any]]:
     """GPU-hour estimate per shipped paper sweep (see the module docstring for the formula and basis)."""
     flops = _load(perf_dir / "flops.json")
     if flops is None:
@@ -99,6 +100,7 @@ def _perf_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--peak-tflops", type=float, default=PEAK_TF32_H100, help="estimate: peak TFLOP/s assumed")
     p.add_argument("--utilisation", type=float, default=0.30, help="estimate: fraction of peak assumed (training)")
     p.add_argument("--op-us", type=float, default=8.0, help="estimate: µs per dispatched operator (launch bound)")
+    p.add_argument("--eval-utilisation", type=float, default=0.10, help="estimate: fraction of peak assumed (evaluation)")
 
 
 @command("perf", "performance: render PERFORMANCE.md from results/perf, or estimate the paper sweeps' GPU-hours")
@@ -106,10 +108,11 @@ def _perf_args(p: argparse.ArgumentParser) -> None:
 def cmd_perf(args: argparse.Namespace) -> int:
     """``report``: write PERFORMANCE.md; ``estimate``: print GPU-hours per shipped sweep."""
     perf_dir = Path(args.perf_dir)
-    for k in ("peak_tflops", "utilisation", "op_us"):
+    for k in ("peak_tflops", "utilisation", "op_us", "eval_utilisation"):
         if not getattr(args, k) > 0:
             raise BenchError(f"bad value for --{k.replace('_', '-')}: {getattr(args, k)} (must be > 0)")
-    rows = estimate(perf_dir, peak_tflops=args.peak_tflops, utilisation=args.utilisation, op_us=args.op_us)
+    rows = estimate(perf_dir, peak_tflops=args.peak_tflops, utilisation=args.utilisation, op_us=args.op_us,
+                    eval_utilisation=args.eval_utilisation)
     if args.action == "estimate":
         print(f"{'sweep':<16}{'runs':>6}{'train GPU-h':>13}{'eval GPU-h':>12}{'total':>9}  basis")
         for r in rows:
@@ -257,10 +260,10 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
                 f"dense TF32; cuDNN runs fp32 convolutions on TF32 by default), utilisation = {args.utilisation}, "
                 f"t_op = {args.op_us} µs (eager dispatch + launch per operator; small models at batch 64 are launch-"
                 "bound). Evaluation: the sweep's Inception-family extractors on 50k samples per run plus the real "
-                "statistics once per dataset, at the same peak × utilisation; LPIPS, MS-SSIM, critic_w and domain "
+                f"statistics once per dataset, at utilisation {args.eval_utilisation}; LPIPS, MS-SSIM, critic_w and domain "
                 "metrics are not included. Re-run with other assumptions: `python -m bench perf estimate "
-                "--utilisation U --peak-tflops P --op-us T`; with `results/perf/gpu_throughput-*.json` present, "
-                "measured per-iteration times replace the estimate.", "",
+                "--utilisation U --eval-utilisation E --peak-tflops P --op-us T`; with "
+                "`results/perf/gpu_throughput-*.json` present, measured per-iteration times replace the estimate.", "",
                 "| sweep | runs | iterations | launch-bound groups | train GPU-h | eval GPU-h | total GPU-h | basis |",
                 "|---|---:|---:|---:|---:|---:|---:|---|"]
         for r in rows:

@@ -207,10 +207,10 @@ def prepare_warm(real: Tensor, wdir: Path, png_dir: Path, device: str, tmp: Path
     from torch_fidelity import calculate_metrics
 
     wpath = str(wdir / W.TABLE["inception-v3-compat"].file)
-    common = dict(input1=_Images(fakes[:8]), input2=_Images(real), feature_extractor="inception-v3-compat",
+    common = dict(input1=_Images(fakes), input2=_Images(real), feature_extractor="inception-v3-compat",
                   feature_extractor_weights_path=wpath, cuda=torch.device(device).type == "cuda", verbose=False,
                   cache=True, cache_root=str(tf_cache), input2_cache_name="perf-real")
-    calculate_metrics(isc=True, fid=True, kid=True, prc=True, kid_subset_size=8, **common)
+    calculate_metrics(isc=True, fid=True, kid=True, prc=True, kid_subset_size=min(1000, len(fakes)), **common)
     for layer in ("64", "192", "768"):
         calculate_metrics(fid=True, feature_layer_fid=layer, **common)
     model = InceptionV3W(str(wdir), download=False, resize_inside=False).to(device)

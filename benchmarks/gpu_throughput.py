@@ -131,7 +131,7 @@ def worker(args: argparse.Namespace) -> int:
     device = torch.device(args.device)
     trainer = build_trainer(args.worker, device, args.width, args.batch, VARIANTS[args.variant], args.res, seed=args.seed,
                             n_data=args.n_data)
-    res = timed_loop(trainer, device, args.warmup, args.steps, barrier=(Path(args.barrier), args.k))
+    res = timed_loop(trainer, device, args.warmup, args.steps, barrier=(Path(args.barrier), int(args.k)))
     print("RESULT " + json.dumps(res), flush=True)
     return 0
 

@@ -60,9 +60,16 @@ def git_commit() -> str:
         return "unknown"
 
 
+def invocation() -> str:
+    """This process's command line, as ``python -m benchmarks.<module> ...`` for the benchmark scripts."""
+    argv0 = Path(sys.argv[0])
+    head = ["python", "-m", f"benchmarks.{argv0.stem}"] if argv0.parent.name == "benchmarks" else ["python", str(argv0)]
+    return " ".join(shlex.quote(a) for a in [*head, *sys.argv[1:]])
+
+
 def header(device: str | torch.device = "cpu", command: str | None = None) -> dict[str, Any]:
     """The provenance block of a measurement (the load average says how busy the machine was)."""
-    return {"command": command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+    return {"command": command or invocation(),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": {"host": platform.node(), "cpu": cpu_model(), "cpu_count": os.cpu_count(),
                         "load_average_1_5_15": list(os.getloadavg()), "platform": platform.platform()},

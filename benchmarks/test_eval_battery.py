@@ -17,7 +17,7 @@ import pytest
 from benchmarks.compare_eval import BATTERY, image_sets, suite
 from metrics import features as FE
 
-N = 32
+N = 16
 EXTRACTORS = ("inception-v3-compat", "inception-v3-tv", "resnet50-tv", "clean-fid-inception")
 
 
