@@ -58,9 +58,9 @@ def test_twenty_concurrent_runs_leave_twenty_valid_directories(twenty: SweepPath
         assert torch.load(d / "checkpoint.pt", weights_only=False)["step"] == 10
         assert attempts(d) == ["start", "end"]  # each run executed exactly once
         assert not [f for f in d.iterdir() if f.name.endswith(".tmp")]  # no half-written file left
-    # the workers shared the list: every one of the 5 did some runs
+    # the workers shared the list (how many got work depends on how fast each one started)
     jobs = {json.loads((d / "attempts.jsonl").read_text().splitlines()[0])["job"] for d in run_dirs}
-    assert len(jobs) == 5
+    assert 2 <= len(jobs) <= 5
     df = pd.read_csv(twenty.summary)
     assert df["run_id"].nunique() == 20 and (df["status"] == "completed").all()
     # vae: mse + sharpness; dcgan (no reconstructions): sharpness only → 10·2 + 10·1 rows
