@@ -113,13 +113,19 @@ def read_npz(path: str | Path) -> Tensor:
 
 def load_run(run_dir: str | Path, data_root: str | None = None, device: str = "cpu") -> tuple[Any, Dataset, dict]:
     """Rebuild a run's model from ``config.json`` + ``checkpoint.pt``; returns (model, dataset, config)."""
+    import dataclasses
+
     from bench import config as cfgmod
     from bench.data import load as load_dataset
     from bench.run import RunSpec, resolve
 
     run_dir = Path(run_dir)
-    cfg = json.loads((run_dir / "config.json").read_text())
-    spec = RunSpec(**cfg["spec"])
+    try:
+        cfg = json.loads((run_dir / "config.json").read_text())
+        known = {f.name for f in dataclasses.fields(RunSpec)}
+        spec = RunSpec(**{k: v for k, v in cfg["spec"].items() if k in known})
+    except (ValueError, KeyError, TypeError) as err:
+        raise SourceError(f"{run_dir}/config.json is not a run configuration: {type(err).__name__}: {err}") from None
     dataset = load_dataset(spec.dataset, data_root or spec.data_root)
     cls, mcfg = resolve(spec, dataset)
     if cfg.get("model_config"):

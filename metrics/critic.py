@@ -9,6 +9,13 @@ BatchNorm in the critic); on 2-D data it is the shared MLP. It is trained only f
 never touches the model. The number of critic steps is a setting: ``steps_quick`` / ``steps_paper``,
 or ``ctx.cache[CRITIC_STEPS_OPTION]`` (``bench evaluate --critic-steps``). Written by hand because no
 library of the field ships this metric; the gradient penalty is the standard 10-line form.
+
+Deviation, stated: α-GAN trains the critic alongside the second half of the model's training; here it
+is trained after training, on samples of the evaluated (final) checkpoint, so it scores exactly the
+model that the other metrics score. Test images identical to one of the critic's training samples are
+dropped from the evaluation set (they can only occur when the "samples" are real images, e.g. on the
+real-data reference row of ``bench.run.evaluate_real``, whose samples are the test images themselves:
+that row is a sanity value of 0, not an independent score).
 """
 
 from __future__ import annotations
@@ -57,6 +64,13 @@ def train_critic(spec: DataSpec, real: Tensor, fake: Tensor, *, steps: int, widt
     return critic.eval()
 
 
+def drop_seen(x: Tensor, seen: Tensor) -> Tensor:
+    """``x`` without the rows that are byte-identical to a row of ``seen`` (no evaluation on training data)."""
+    keys = {bytes(row.numpy().tobytes()) for row in seen.cpu().contiguous()}
+    keep = [i for i, row in enumerate(x.cpu().contiguous()) if bytes(row.numpy().tobytes()) not in keys]
+    return x if len(keep) == len(x) else x[torch.tensor(keep, dtype=torch.long)]
+
+
 def critic_mean(critic: torch.nn.Module, x: Tensor, kind: str, batch: int = 500) -> float:
     """E[C(x)] over a whole set (batched, no gradients)."""
     device = next(critic.parameters()).device
@@ -98,6 +112,9 @@ class CriticW(Metric):
         if half < 2:
             raise MetricUnavailable(f"critic_w needs at least 4 samples, got {len(fakes)}")
         real_val, real_test = ctx.real("real_val", n), ctx.real("real_test", n)
+        real_test = drop_seen(real_test, fakes[:half])
+        if len(real_test) == 0:
+            raise MetricUnavailable("critic_w: every test image is one of the critic's training samples")
         value = negative_wasserstein(ctx.dataset.spec, real_val, fakes[:half], real_test, fakes[half:2 * half],
                                      steps=steps, width=width, seed=ctx.seed, device=ctx.device)
         return {self.name: value, f"{self.name}.steps": steps, f"{self.name}.n_val": len(real_val),

@@ -72,8 +72,17 @@ class DomainClassifier(nn.Module):
         return self.head(self.features(x))
 
 
-TRAIN_SETTINGS: dict[str, Any] = {"width": 32, "epochs": 10, "max_steps": 20_000, "batch": 64, "lr": 1e-3,
+# width 32 (128-d features); 16 for small datasets (< 10k training images, e.g. digits), which a
+# narrower net fits as well (digits: ≥ 95 % test accuracy either way) at half the CPU time.
+SMALL_DATASET, SMALL_WIDTH = 10_000, 16
+TRAIN_SETTINGS: dict[str, Any] = {"width": 32, "epochs": 10, "max_steps": 20_000, "batch": 64, "lr": 3e-3,
                                   "weight_decay": 1e-4, "shift": 2, "seed": 0}
+
+
+def settings_for(dataset: Dataset, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """:data:`TRAIN_SETTINGS` with the width for the dataset's size, then ``settings`` on top."""
+    size = {"width": SMALL_WIDTH} if len(dataset.train) < SMALL_DATASET else {}
+    return {**TRAIN_SETTINGS, **size, **(settings or {})}
 
 
 def match_channels(x: Tensor, channels: int) -> Tensor:
@@ -102,7 +111,7 @@ def train_classifier(dataset: Dataset, settings: dict[str, Any] | None = None,
                      device: torch.device | str = "cpu") -> tuple[DomainClassifier, float]:
     """Train the domain classifier on the train split (Adam, cross-entropy, shift augmentation);
     returns it in eval mode and its test-split accuracy."""
-    s = {**TRAIN_SETTINGS, **(settings or {})}
+    s = settings_for(dataset, settings)
     train, test = dataset.train, dataset.test
     if dataset.spec.n_classes is None or train.labels is None:
         raise MetricUnavailable(f"{dataset.spec.name} has no labels: no domain classifier")
@@ -166,7 +175,7 @@ def load_or_train(dataset: Dataset, device: torch.device | str = "cpu",
                   settings: dict[str, Any] | None = None) -> tuple[DomainClassifier, dict[str, Any]]:
     """The cached classifier of ``dataset`` (trained and cached atomically on first use) and its info
     (``test_accuracy``, ``path``, ``trained_now``)."""
-    s = {**TRAIN_SETTINGS, **(settings or {})}
+    s = settings_for(dataset, settings)
     path = cache_dir() / "domain" / f"{dataset.spec.name}-{cache_key(dataset, s)}.pt"
     if path.is_file():
         blob = torch.load(path, map_location="cpu", weights_only=False)

@@ -4,6 +4,7 @@ fd_domain ranks real test data closer to train than noise."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,17 @@ from scipy.stats import entropy
 from bench.data import load
 from bench.data.base import Dataset, DataSpec, Split
 from metrics.base import EvalContext, evaluate
-from metrics.critic import CRITIC_STEPS_OPTION, gradient_penalty, negative_wasserstein
+from metrics.critic import CRITIC_STEPS_OPTION, drop_seen, gradient_penalty, negative_wasserstein
 from metrics.domain import inception_score, load_or_train
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """These nets are tiny: one thread is several times faster than two on a shared 2-core runner."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_gradient_penalty_of_a_linear_critic_is_closed_form() -> None:
@@ -26,6 +36,12 @@ def test_gradient_penalty_of_a_linear_critic_is_closed_form() -> None:
     real, fake = torch.randn(16, 5), torch.randn(16, 5)
     gp = gradient_penalty(critic, real, fake, torch.Generator().manual_seed(0))
     assert gp.item() == pytest.approx((5.0 - 1.0) ** 2)
+
+
+def test_test_images_seen_in_critic_training_are_dropped() -> None:
+    x = torch.arange(6 * 4, dtype=torch.uint8).view(6, 1, 2, 2)
+    kept = drop_seen(x, torch.cat([x[4:5], x[1:2], x[1:2] + 100]))
+    assert torch.equal(kept, x[[0, 2, 3, 5]])
 
 
 def _digits16() -> tuple[DataSpec, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -72,7 +88,10 @@ def digits_classifier(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, o
     cache = tmp_path_factory.mktemp("bench_cache")
     mp = pytest.MonkeyPatch()
     mp.setenv("BENCH_CACHE_DIR", str(cache))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # module scope: set up before the per-test one-thread fixture
     model, info = load_or_train(load("digits"))
+    torch.set_num_threads(threads)
     yield cache, model, info
     mp.undo()
 
