@@ -199,6 +199,7 @@ def resolve_sweep_dir(target: str, out: str = DEFAULT_OUT) -> tuple[Any, Any]:
 @command("status", "table of a sweep's runs: pending / running / completed / diverged / failed (+ reasons)")
 @arguments(_status_args)
 def cmd_status(args: argparse.Namespace) -> int:
+    from bench import sweep as sweepmod
     from bench.status import counts, format_counts, format_table, sweep_states
     from bench.summary import write_summary
 
@@ -207,7 +208,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(format_table(states, only_problems=args.problems))
     print(format_counts(counts(states)))
     if paths.runs.is_dir():
-        write_summary(paths.runs, paths.summary, sweep.name)
+        write_summary(paths.runs, paths.summary, sweep.name, sweepmod.run_ids(sweep))
         print(f"summary (rebuilt): {paths.summary}")
     return 0
 

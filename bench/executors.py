@@ -44,7 +44,7 @@ from typing import Any
 
 from bench.atomic import append_jsonl, write_json
 from bench.errors import BenchError, ConfigError
-from bench.sweep import SlurmResources, Sweep
+from bench.sweep import SlurmResources, Sweep, run_ids
 
 TERMINAL = ("completed", "diverged", "failed")
 LOCK = ".lock"
@@ -493,5 +493,5 @@ def run_sweep(sweep: Sweep, paths: SweepPaths, *, executor: str = "local", retry
         jobs = submit_slurm(plan, paths, sweep)
     if wait_for_jobs:
         wait(jobs, plan, steps=expected_steps(plan), progress=progress)
-        write_summary(paths.runs, paths.summary, sweep.name)
+        write_summary(paths.runs, paths.summary, sweep.name, run_ids(sweep))
     return SweepResult(plan, jobs, paths, wait_for_jobs)

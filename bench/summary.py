@@ -9,6 +9,7 @@ metric, value, n_samples``. A diverged or failed run contributes one row with an
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,22 @@ def run_rows(run_dir: Path, sweep: str = "") -> list[dict[str, Any]]:
     return [{**base, "metric": k, "value": float(v), "n_samples": met.get(f"{k}.n")} for k, v in sorted(values.items())]
 
 
-def collect(runs_root: str | Path, sweep: str = "") -> pd.DataFrame:
-    """Rows of every run directory directly under ``runs_root``."""
+def collect(runs_root: str | Path, sweep: str = "", run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Rows of the run directories under ``runs_root`` (only ``run_ids`` when given, so that runs
+    left over from an earlier version of a sweep file do not enter its tables)."""
+    keep = None if run_ids is None else set(run_ids)
     rows: list[dict[str, Any]] = []
     for run_dir in sorted(p for p in Path(runs_root).iterdir() if p.is_dir()):
-        rows += run_rows(run_dir, sweep)
+        if keep is None or run_dir.name in keep:
+            rows += run_rows(run_dir, sweep)
     df = pd.DataFrame(rows)
     return df if not df.empty else pd.DataFrame(columns=COLUMNS)
 
 
-def write_summary(runs_root: str | Path, out: str | Path, sweep: str = "") -> pd.DataFrame:
+def write_summary(runs_root: str | Path, out: str | Path, sweep: str = "",
+                  run_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Rebuild ``summary.csv`` atomically from the run directories under ``runs_root``."""
-    df = collect(runs_root, sweep)
+    df = collect(runs_root, sweep, run_ids)
     write_with(Path(out), lambda tmp: df.to_csv(tmp, index=False))
     return df
 

@@ -398,3 +398,8 @@ def load(path_or_name: str | Path, *, check_names: bool = True) -> Sweep:
 def shipped() -> list[Path]:
     """The sweep files shipped in ``bench/sweeps/``."""
     return sorted(SWEEPS_DIR.glob("*.yaml"))
+
+
+def run_ids(sweep: Sweep) -> list[str]:
+    """The run-directory names of every cell of ``sweep`` as it is defined now."""
+    return [sweep.run_spec(cell).run_id() for cell in sweep.cells()]
