@@ -95,11 +95,12 @@ def read_npz(path: str | Path) -> Tensor:
     """The uint8 ``images`` array (N, H, W, C) or (N, H, W) of an .npz as uint8 (N, C, H, W)."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            if "images" not in z.files:
-                raise SourceError(f"{path} has no 'images' array (found: {', '.join(z.files) or 'nothing'})")
-            a = z["images"]
+            files = list(z.files)
+            a = z["images"] if "images" in files else None
     except (OSError, ValueError) as err:
         raise SourceError(f"cannot read {path} as .npz: {err}") from None
+    if a is None:
+        raise SourceError(f"{path} has no 'images' array (found: {', '.join(files) or 'nothing'})")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise SourceError(f"{path}: 'images' contains NaN or infinite values")
     if a.dtype != np.uint8:

@@ -50,6 +50,9 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capt
     nan = np.full((4, 32, 32, 3), np.nan, np.float32)
     np.savez(tmp_path / "nan.npz", images=nan)
     np.savez(tmp_path / "ok.npz", images=np.zeros((4, 32, 32, 1), np.uint8))
+    np.savez(tmp_path / "float.npz", images=np.zeros((4, 32, 32, 3), np.float32))
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    np.savez(tmp_path / "big.npz", images=np.zeros((4, 64, 64, 3), np.uint8))
     cases = {
         "no such file, folder": ["--fake", str(tmp_path / "missing"), "--real", "digits"],
         "no images": ["--fake", str(tmp_path / "empty"), "--real", "digits"],
@@ -57,6 +60,9 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capt
         "NaN": ["--fake", str(tmp_path / "nan.npz"), "--real", "digits"],
         "unknown metric 'nope'": ["--fake", str(tmp_path / "ok.npz"), "--real", "digits", "--metrics", "sharpness,nope"],
         "has no split": ["--fake", "digits:nosuch", "--real", "digits"],
+        "must be uint8": ["--fake", str(tmp_path / "float.npz"), "--real", "digits"],
+        "no 'images' array": ["--fake", str(tmp_path / "other.npz"), "--real", "digits"],
+        "64x64 px but real images are 32x32": ["--fake", str(tmp_path / "big.npz"), "--real", "digits"],
         "--real PATH is required": ["--fake", str(tmp_path / "ok.npz")],
     }
     for expected, argv in cases.items():
