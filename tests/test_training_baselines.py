@@ -74,11 +74,11 @@ def test_mode_metrics_through_evaluate() -> None:
 # Seeded settings (MLP blocks; batch and lr chosen so the run is short on CPU). steps, overrides.
 POINT_NETS = {"latent_dim": 2, "batch_size": 256}
 GRID_RUNS: dict[str, tuple[int, dict[str, object]]] = {
-    "vae": (600, {**POINT_NETS, "lr": 1e-3, "beta": 0.1}),
-    "dcgan": (300, {**POINT_NETS, "latent_dim": 8, "batch_size": 128, "lr": 2e-3}),
-    "wgan-gp": (60, {**POINT_NETS, "latent_dim": 8, "batch_size": 128, "lr": 1e-3}),
-    "vae-gan": (200, {**POINT_NETS, "lr": 1e-3}),
-    "bigan": (200, {**POINT_NETS, "lr": 1e-3}),
+    "vae": (1200, {**POINT_NETS, "lr": 1e-3, "beta": 0.1}),  # 600 steps: exactly 20 modes; 1200: 22
+    "dcgan": (150, {**POINT_NETS, "latent_dim": 8, "batch_size": 128, "lr": 2e-3}),
+    "wgan-gp": (30, {**POINT_NETS, "latent_dim": 8, "batch_size": 128, "lr": 1e-3}),
+    "vae-gan": (100, {**POINT_NETS, "batch_size": 128, "lr": 1e-3}),
+    "bigan": (100, {**POINT_NETS, "batch_size": 128, "lr": 1e-3}),
 }
 
 
@@ -110,11 +110,11 @@ def test_grid25_training(model: str, tmp_path: Path) -> None:
 
 
 # ---- digits -------------------------------------------------------------------------------------
-IMAGE_NETS = {"width": 8, "latent_dim": 16, "batch_size": 32}
+IMAGE_NETS = {"width": 8, "latent_dim": 16, "batch_size": 32, "lr": 1e-3}
 DIGIT_RUNS: dict[str, tuple[int, dict[str, object]]] = {
-    "vae": (100, IMAGE_NETS),
-    "vae-gan": (100, IMAGE_NETS),
-    "bigan": (100, {**IMAGE_NETS, "joint_hidden": 64}),
+    "vae": (150, IMAGE_NETS),
+    "vae-gan": (150, IMAGE_NETS),
+    "bigan": (50, {**IMAGE_NETS, "joint_hidden": 64}),
 }
 
 
