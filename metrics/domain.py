@@ -174,18 +174,25 @@ def cache_key(dataset: Dataset, settings: dict[str, Any]) -> str:
 def load_or_train(dataset: Dataset, device: torch.device | str = "cpu",
                   settings: dict[str, Any] | None = None) -> tuple[DomainClassifier, dict[str, Any]]:
     """The cached classifier of ``dataset`` (trained and cached atomically on first use) and its info
-    (``test_accuracy``, ``path``, ``trained_now``)."""
+    (``test_accuracy``, ``path``, ``trained_now``). Concurrent jobs of a sweep wait on an advisory
+    lock (``fcntl.flock``) beside the file, so the classifier is trained once, not once per job."""
+    import fcntl
+
     s = settings_for(dataset, settings)
     path = cache_dir() / "domain" / f"{dataset.spec.name}-{cache_key(dataset, s)}.pt"
-    if path.is_file():
-        blob = torch.load(path, map_location="cpu", weights_only=False)
-        model = DomainClassifier(dataset.spec.channels, dataset.spec.n_classes or 0, s["width"])
-        model.load_state_dict(blob["state_dict"])
-        return model.eval().to(device), {"test_accuracy": blob["test_accuracy"], "path": str(path), "trained_now": False}
-    model, acc = train_classifier(dataset, s, device)
-    blob = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "test_accuracy": acc, "settings": s,
-            "dataset": dataset.spec.name}
-    write_with(path, lambda tmp: torch.save(blob, tmp))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if path.is_file():
+            blob = torch.load(path, map_location="cpu", weights_only=False)
+            model = DomainClassifier(dataset.spec.channels, dataset.spec.n_classes or 0, s["width"])
+            model.load_state_dict(blob["state_dict"])
+            return model.eval().to(device), {"test_accuracy": blob["test_accuracy"], "path": str(path),
+                                             "trained_now": False}
+        model, acc = train_classifier(dataset, s, device)
+        blob = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "test_accuracy": acc,
+                "settings": s, "dataset": dataset.spec.name}
+        write_with(path, lambda tmp: torch.save(blob, tmp))
     return model, {"test_accuracy": acc, "path": str(path), "trained_now": True}
 
 
