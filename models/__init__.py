@@ -22,10 +22,10 @@ MODELS.register("idvae", "models.idvae:IDVAE", "IDVAE, shared encoder/discrimina
 MODELS.register("idvae-r", "models.idvae:IDVAER", "IDVAE(R), decoder also minimises pixel L_recons (Munjal et al. 2019)")
 MODELS.register("age", "models.age:AGE", "AGE, adversarial generator-encoder (Ulyanov et al. 2018; as in alpha-GAN App. D, H)")
 MODELS.register("alpha-gan", "models.alpha_gan:AlphaGAN", "alpha-GAN with code discriminator (Rosca et al. 2017, Alg. 1)")
-MODELS.register("alpha-gan-ekl", "models.alpha_gan:AlphaGANEKL", "alpha-GAN, empirical KL (eq. 18) for the code disc. (Rosca et al. 2017)")
+MODELS.register("alpha-gan-ekl", "models.alpha_gan:AlphaGANEKL", "alpha-GAN, empirical KL (eq. 18) (Rosca et al. 2017)")
 # --- hybrids: BEGAN*-LSM, VAE-S, AVAE-S (model zoo II) ---
 MODELS.register("vae-began", "models.began:VAEBEGAN", "VAE + BEGAN* + LSM, PID-controlled k_t (Khan et al. 2018, paper 001)")
 MODELS.register("began-lsm", "models.began:BEGANLSM", "BEGAN* + LSM ablation, no VAE (Khan et al. 2018, paper 001, Table 1)")
 MODELS.register("vae-s", "models.vae_s:VAES", "VAE-S: structure-aware loss + KL + TC (Naderi et al., AVAE-S eqs. 5-10)")
-MODELS.register("avae-ft", "models.avae_s:AVAEFineTuned", "AVAE: VAE pre-trained, adversarially fine-tuned (Naderi et al., Alg. 1)")
+MODELS.register("avae-ft", "models.avae_s:AVAEFineTuned", "AVAE: VAE pre-trained, then fine-tuned adversarially (Naderi, Alg. 1)")
 MODELS.register("avae-s", "models.avae_s:AVAES", "AVAE-S: VAE-S pre-trained, adversarially fine-tuned (Naderi et al., Alg. 1)")
