@@ -2,9 +2,9 @@
 
 - the mode-coverage metric on hand-built point sets with known answers (scipy's entropy as the
   independent KL reference);
-- grid25: ``vae`` covers >= 20 of 25 modes; every model's run is ``completed`` with a finite loss
-  curve and finite metrics (the issue's >= 50 % high-quality samples for ``dcgan`` / ``wgan-gp`` is
-  not reached at CPU-test length and is not asserted);
+- grid25: ``vae`` covers >= 20 of 25 modes, ``dcgan`` reaches >= 50 % high-quality samples; every
+  model's run is ``completed`` with a finite loss curve and finite metrics (the issue's >= 50 %
+  high-quality samples for ``wgan-gp`` is not reached at CPU-test length and is not asserted);
 - digits: ``vae`` and ``vae-gan`` beat the constant mean-image baseline on test MSE (``bigan``: run
   completes with a finite MSE; it does not beat the baseline this early);
 - a run forced to diverge ends as ``diverged`` with its step, exit code 0, no exception.
@@ -75,7 +75,7 @@ def test_mode_metrics_through_evaluate() -> None:
 POINT_NETS = {"latent_dim": 2, "batch_size": 256}
 GRID_RUNS: dict[str, tuple[int, dict[str, object]]] = {
     "vae": (1200, {**POINT_NETS, "lr": 1e-3, "beta": 0.1}),  # 600 steps: exactly 20 modes; 1200: 22
-    "dcgan": (150, {**POINT_NETS, "latent_dim": 8, "batch_size": 128, "lr": 2e-3}),
+    "dcgan": (16000, {**POINT_NETS, "latent_dim": 8, "lr": 1e-3}),  # ~1 min: HQ 0.76 (12k steps: ~0.47)
     "wgan-gp": (30, {**POINT_NETS, "latent_dim": 8, "batch_size": 128, "lr": 1e-3}),
     "vae-gan": (100, {**POINT_NETS, "batch_size": 128, "lr": 1e-3}),
     "bigan": (100, {**POINT_NETS, "batch_size": 128, "lr": 1e-3}),
@@ -105,8 +105,10 @@ def test_grid25_training(model: str, tmp_path: Path) -> None:
     assert 0 <= rec["modes"] <= 25 and 0 <= rec["hq_share"] <= 1 and 0 <= rec["mode_kl"] <= math.log(25) + 1e-9
     if model == "vae":
         assert rec["modes"] >= 20
-    # The ">= 50 % high-quality samples" for dcgan and wgan-gp is NOT asserted: no setting
-    # tried reached it within a CPU-test budget (1-4 % after <= 2,000 steps; see the README).
+    if model == "dcgan":
+        assert rec["hq_share"] >= 0.5
+    # The ">= 50 % high-quality samples" for wgan-gp is NOT asserted: no setting tried
+    # reached it within a CPU-test budget (1-2 % after <= 3,000 steps; see the README).
 
 
 # ---- digits -------------------------------------------------------------------------------------
