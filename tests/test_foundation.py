@@ -165,7 +165,7 @@ def test_killed_run_resumes_from_checkpoint_with_same_metrics(tmp_path: Path) ->
     """SIGKILL a run after a checkpoint, re-run the same command: it resumes and ends identical."""
     import time
 
-    spec = _spec(steps=200, checkpoint_every=20)
+    spec = _spec(steps=120, checkpoint_every=15)
     full = execute(spec, tmp_path / "full", progress=False)
     run_dir = tmp_path / "killed"
     code = ("import json, sys; from bench.run import RunSpec, execute; "
@@ -178,7 +178,7 @@ def test_killed_run_resumes_from_checkpoint_with_same_metrics(tmp_path: Path) ->
     proc.wait()
     assert not (run_dir / "metrics.json").exists(), "the run finished before it could be killed"
     resumed = execute(spec, run_dir, progress=False)
-    assert 0 < resumed["resumed_from"] < 200
+    assert 0 < resumed["resumed_from"] < 120
     assert _metrics(resumed) == _metrics(full)
     log = [json.loads(ln) for ln in (run_dir / "log.jsonl").read_text().splitlines()]
     assert {"step": resumed["resumed_from"], "event": "resumed"} in log
