@@ -136,6 +136,33 @@ class Model(nn.Module):
         return {}
 
 
+class GaussianEncoderDecoder(Model):
+    """A model with ``self.enc`` (x → (μ, log σ²), a 2·dim(z) head) and ``self.dec`` (z → x):
+    the posterior, decoding, prior samples, posterior-mean codes and reconstructions
+    D(μ_E(x)) shared by the VAE family (VAE, VAE/GAN, VAE-S, AVAE-S)."""
+
+    capabilities = frozenset({SAMPLE, RECONSTRUCT, ENCODE})
+    enc: nn.Module
+    dec: nn.Module
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(μ, log σ²) of q(z|x)."""
+        mu, logvar = self.enc(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.dec(z).view(-1, *self.spec.shape)
+
+    def sample(self, n: int) -> Tensor:
+        return self.decode(self.prior(n))
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.posterior(x)[0]
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        return self.decode(self.encode(x))
+
+
 def kl_normal(mu: Tensor, logvar: Tensor) -> Tensor:
     """KL(N(μ, σ²) ‖ N(0, I)) summed over latent dims, per example (AVAE eq. 9's second term):
     ½ Σ_j (σ_j² + μ_j² − 1 − log σ_j²)."""

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from bench.data.base import DataSpec
 from models import blocks
-from models.base import AVAE_BETA, ENCODE, RECONSTRUCT, SAMPLE, Model, ModelConfig, kl_normal
+from models.base import AVAE_BETA, GaussianEncoderDecoder, ModelConfig, kl_normal
 
 
 @dataclass
@@ -26,7 +26,7 @@ def vae_loss(x: Tensor, x_hat: Tensor, mu: Tensor, logvar: Tensor, beta: float) 
     return rec + beta * kl, rec, kl
 
 
-class VAE(Model):
+class VAE(GaussianEncoderDecoder):
     """Encoder → (μ, log σ²), one reparametrised sample z = μ + σ ⊙ ε, decoder μ_D(z).
 
     Reconstruction for metrics = D(μ_E(x)) (the posterior mean, no sampling noise).
@@ -34,7 +34,6 @@ class VAE(Model):
 
     Config = VAEConfig
     paper = "Kingma & Welling 2014; trained as in AVAE §V (eq. 9)"
-    capabilities = frozenset({SAMPLE, RECONSTRUCT, ENCODE})
 
     def __init__(self, cfg: VAEConfig, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
@@ -48,13 +47,6 @@ class VAE(Model):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"vae": self.adam(list(self.enc.parameters()) + list(self.dec.parameters()))}
 
-    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        mu, logvar = self.enc(x).chunk(2, dim=1)
-        return mu, logvar
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.dec(z).view(-1, *self.spec.shape)
-
     def losses(self, x: Tensor) -> dict[str, Tensor]:
         mu, logvar = self.posterior(x)
         z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
@@ -65,12 +57,3 @@ class VAE(Model):
         out = self.losses(real())
         self.update("vae", out["loss"])
         return {k: v.detach() for k, v in out.items()}
-
-    def sample(self, n: int) -> Tensor:
-        return self.decode(self.prior(n))
-
-    def encode(self, x: Tensor) -> Tensor:
-        return self.posterior(x)[0]
-
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))

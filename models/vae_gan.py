@@ -32,7 +32,7 @@ from torch import Tensor
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
 from models import blocks
-from models.base import AVAE_BETA, ENCODE, RECONSTRUCT, SAMPLE, Model, ModelConfig, RealBatches, bce_logits, kl_normal
+from models.base import AVAE_BETA, GaussianEncoderDecoder, ModelConfig, RealBatches, bce_logits, kl_normal
 
 
 @dataclass
@@ -69,12 +69,11 @@ def decoder_gan_loss(d_rec: Tensor, d_prior: Tensor) -> Tensor:
     return bce_logits(d_rec, 1.0) + bce_logits(d_prior, 1.0)
 
 
-class VAEGAN(Model):
+class VAEGAN(GaussianEncoderDecoder):
     """Enc (μ, log σ²), Dec, Dis (BatchNorm critic; Dis_l = its last down-block)."""
 
     Config = VAEGANConfig
     paper = "Larsen et al. 2015 (VAE/GAN), Alg. 1; β on the KL as in AVAE §V"
-    capabilities = frozenset({SAMPLE, RECONSTRUCT, ENCODE})
 
     def __init__(self, cfg: VAEGANConfig, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
@@ -89,13 +88,6 @@ class VAEGAN(Model):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"enc": self.adam(self.enc.parameters()), "dec": self.adam(self.dec.parameters()),
                 "dis": self.adam(self.dis.parameters())}
-
-    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        mu, logvar = self.enc(x).chunk(2, dim=1)
-        return mu, logvar
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.dec(z).view(-1, *self.spec.shape)
 
     def losses(self, x: Tensor, eps: Tensor | None = None, z_p: Tensor | None = None) -> dict[str, Tensor]:
         """Every term of Larsen et al. Alg. 1 on batch ``x`` and the three nets' losses.
@@ -124,12 +116,3 @@ class VAEGAN(Model):
         self.update("dec", out["dec_loss"], retain_graph=True)
         self.update("dis", out["dis_loss"])
         return {k: v.detach() for k, v in out.items()}
-
-    def sample(self, n: int) -> Tensor:
-        return self.decode(self.prior(n))
-
-    def encode(self, x: Tensor) -> Tensor:
-        return self.posterior(x)[0]
-
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
 from models import blocks_avaes
-from models.base import ENCODE, RECONSTRUCT, SAMPLE, Model, ModelConfig, RealBatches, kl_normal
+from models.base import GaussianEncoderDecoder, ModelConfig, RealBatches, kl_normal
 
 TERMS = ("mae", "mse", "dssim", "sobel", "gabor")
 ANCHOR = TERMS.index("mse")
@@ -224,14 +224,13 @@ class VAESConfig(AVAESArchConfig):
                 raise ConfigError(f"bad value for {key}: {getattr(self, key)} (must be >= 0)")
 
 
-class VAES(Model):
+class VAES(GaussianEncoderDecoder):
     """VAE-S: encoder → (μ, log σ²), z = μ + σ ε, decoder; trained on L_VAE (AVAE-S eq. 10, Alg. 1
     pre-training loop). Reconstruction for metrics = Dec(μ_E(x)). Under ``paper``: Table I nets.
     """
 
     Config: Any = VAESConfig
     paper = "Naderi, Haji Soleimani & Matwin, VAE-S (AVAE-S paper 003, eqs. 5-10, §III calibration)"
-    capabilities = frozenset({SAMPLE, RECONSTRUCT, ENCODE})
     structured = True  # the VAE-S loss (False: the vanilla VAE of AVAE-S §III)
 
     def __init__(self, cfg: Any, spec: DataSpec) -> None:
@@ -249,13 +248,6 @@ class VAES(Model):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"vae": self.adam(list(self.enc.parameters()) + list(self.dec.parameters()))}
-
-    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        mu, logvar = self.enc(x).chunk(2, dim=1)
-        return mu, logvar
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.dec(z).view(-1, *self.spec.shape)
 
     def vae_losses(self, x: Tensor, real: RealBatches) -> dict[str, Tensor]:
         """L_VAE and its parts for batch ``x`` (Alg. 1); also returns ``x_rec`` = Dec(z), z sampled."""
@@ -282,12 +274,3 @@ class VAES(Model):
         out = self.vae_losses(real(), real)
         self.update("vae", out["loss"])
         return {k: v.detach() for k, v in out.items() if k != "x_rec"}
-
-    def sample(self, n: int) -> Tensor:
-        return self.decode(self.prior(n))
-
-    def encode(self, x: Tensor) -> Tensor:
-        return self.posterior(x)[0]
-
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
