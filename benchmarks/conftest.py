@@ -40,11 +40,11 @@ def timing_weights() -> Path:
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict) -> None:
     """Add the suite's provenance block (command, machine, device, versions, load) to the benchmark JSON."""
-    output_json["hybrid_bench"] = header("cpu", command="make perf (python -m pytest benchmarks -q "
-                                         "--benchmark-json=results/perf/benchmarks-cpu.json)")
+    output_json["hybrid_bench"] = header("cpu", command="python -m pytest " + " ".join(config.invocation_params.args))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if OVERHEAD:
-        save("trainer_overhead-cpu", {**header("cpu", command="make perf (benchmarks/test_trainer_overhead.py)"),
+        command = "python -m pytest " + " ".join(session.config.invocation_params.args)
+        save("trainer_overhead-cpu", {**header("cpu", command=command),
                                       "models": OVERHEAD})

@@ -1,7 +1,7 @@
 """One training iteration of every registered model (``bench.registry.models()`` at run time), CPU.
 
 Each model is built at width 16, batch 32, latent 32 on the offline 32 px ``shapes`` dataset, warmed up for 3
-iterations, then one ``train_step`` (the paper's whole iteration: all its updates, in order) is timed for 15
+iterations, then one ``train_step`` (the paper's whole iteration: all its updates, in order) is timed for 5
 rounds. Asserted: every logged value is finite and the timed steps changed the parameters. The FLOPs of one
 iteration (``torch.utils.flop_counter``) are recorded beside the time (``extra_info``).
 """
@@ -35,7 +35,7 @@ def test_train_step(benchmark, name: str, shapes) -> None:  # noqa: ANN001
     for _ in range(3):
         one()
     before = [p.detach().clone() for p in model.parameters()]
-    benchmark.pedantic(one, rounds=15, iterations=1, warmup_rounds=0)
+    benchmark.pedantic(one, rounds=5, iterations=1, warmup_rounds=0)
     assert all(math.isfinite(float(v)) for v in state["out"].values()), state["out"]
     assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
     benchmark.extra_info.update(model=name, width=model.cfg.width, batch=model.cfg.batch_size,

@@ -25,7 +25,7 @@ from benchmarks.conftest import OVERHEAD
 from benchmarks.minimal_loop import minimal_loop
 
 CPU = torch.device("cpu")
-STEPS, REPEATS, MAX_OVERHEAD = 60, 3, 0.05
+STEPS, REPEATS, MAX_OVERHEAD = 20, 2, 0.05
 
 
 @pytest.mark.parametrize("name", models().names())
