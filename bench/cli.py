@@ -82,6 +82,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--out", default=None, help="run directory (default results/runs/single/<run id>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--precision", default="fp32", help="fp32 (default) or bf16 autocast for training")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format (GPU speed)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument("--data-on-device", action="store_true", help="keep the training split on the device")
     add_run_options(p)
 
 
@@ -97,7 +101,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                    overrides=parse_assignments(args.set),
                    metrics=args.metrics.split(",") if args.metrics else None, eval_samples=args.eval_samples,
                    n_eval=args.n_eval, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
-                   device=args.device, data_root=args.data_root, weights_dir=args.weights_dir)
+                   device=args.device, data_root=args.data_root, weights_dir=args.weights_dir,
+                   precision=args.precision, channels_last=args.channels_last, compile=args.compile,
+                   data_on_device=args.data_on_device)
     out = Path(args.out) if args.out else Path("results/runs/single") / spec.run_id()
     record = execute(spec, out, progress=not args.quiet)
     print(json.dumps({k: v for k, v in record.items() if not k.endswith(".n")}, indent=1, default=str))
