@@ -38,6 +38,24 @@ def _norm2d(kind: Norm, channels: int, size: int) -> nn.Module:
     return nn.Identity()
 
 
+class TrunkHead(nn.Module):
+    """A feature trunk followed by a Dense head: ``features(x)`` is the flattened trunk output (the
+    Dis_l / shared layer that several papers read), ``forward(x)`` the head on it. Subclasses build
+    ``trunk`` and call :meth:`set_head`."""
+
+    trunk: nn.Module
+
+    def set_head(self, feature_dim: int, out_dim: int) -> None:
+        self.feature_dim = feature_dim
+        self.head = nn.Linear(feature_dim, out_dim)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.trunk(x).flatten(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
 class DCGANGenerator(nn.Module):
     """Dense → reshape (s0, s0, c0) → BN → ReLU → up-blocks (ConvT k5 s2, BN, ReLU) → ConvT to
     C channels, stride 2 → Tanh. The last up-block has ``w`` channels, doubling towards the input
@@ -63,7 +81,7 @@ class DCGANGenerator(nn.Module):
         return self.net(self.fc(z).view(-1, c0, s0, s0))
 
 
-class DCGANCritic(nn.Module):
+class DCGANCritic(TrunkHead):
     """Conv w, stride 2 → LeakyReLU(0.2) → down-blocks (conv k5 s2, no bias, norm, LeakyReLU) with
     2w, 4w, … → flatten → Dense ``out_dim``. ``features(x)`` returns the flattened last down-block
     (the Dis_l layer of VAE/GAN)."""
@@ -79,17 +97,10 @@ class DCGANCritic(nn.Module):
             layers += [nn.Conv2d(c, c * 2, 5, 2, 2, bias=False), _norm2d(norm, c * 2, size), nn.LeakyReLU(0.2, True)]
             c *= 2
         self.trunk = nn.Sequential(*layers)
-        self.feature_dim = c * s0 * s0
-        self.head = nn.Linear(self.feature_dim, out_dim)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.trunk(x).flatten(1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
+        self.set_head(c * s0 * s0, out_dim)
 
 
-class MLP(nn.Module):
+class MLP(TrunkHead):
     """Fully connected net for 2-D data: ``layers`` hidden layers of ``hidden`` units."""
 
     def __init__(self, in_dim: int, out_dim: int, hidden: int = 128, layers: int = 2, act: str = "relu") -> None:
@@ -100,14 +111,10 @@ class MLP(nn.Module):
             mods += [nn.Linear(d, hidden), nn.LeakyReLU(0.2, True) if act == "lrelu" else nn.ReLU(True)]
             d = hidden
         self.trunk = nn.Sequential(*mods)
-        self.feature_dim = d
-        self.head = nn.Linear(d, out_dim)
+        self.set_head(d, out_dim)
 
     def features(self, x: Tensor) -> Tensor:
         return self.trunk(x.flatten(1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
 
 
 def generator(spec: DataSpec, latent_dim: int, width: int, mlp_hidden: int = 128) -> nn.Module:

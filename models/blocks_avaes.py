@@ -38,7 +38,7 @@ def _conv_bn_relu(cin: int, cout: int, k: int, stride: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, k, stride, pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
 
 
-class TableIEncoder(nn.Module):
+class TableIEncoder(blocks.TrunkHead):
     """AVAE-S Table I encoder (``pool=False``) or discriminator trunk (``pool=True``: max-pooling
     instead of the stride-2 convs); FC ``hidden`` + BN + tanh; Dense head of ``out_dim``."""
 
@@ -54,15 +54,8 @@ class TableIEncoder(nn.Module):
             layers += [nn.MaxPool2d(2)] if pool else _conv_bn_relu(w, w, 4, 2)
             c = w
         layers += [nn.Flatten(), nn.Linear(c * s * s, hidden, bias=False), nn.BatchNorm1d(hidden), nn.Tanh()]
-        self.trunk = nn.Sequential(*layers)
-        self.feature_dim = hidden
-        self.head = nn.Linear(hidden, out_dim)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.trunk(x)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.trunk(x))
+        self.trunk = nn.Sequential(*layers)  # ends in a flat (N, hidden) layer
+        self.set_head(hidden, out_dim)
 
 
 class TableIDecoder(nn.Module):

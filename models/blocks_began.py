@@ -54,7 +54,7 @@ class BEGANDecoder(nn.Module):
         return self.net(self.fc(z).view(-1, c, s, s))
 
 
-class BEGANEncoder(nn.Module):
+class BEGANEncoder(blocks.TrunkHead):
     """BEGAN encoder (Berthelot et al. 2017, Fig. 1b): 3×3 conv n + ELU; per scale a pair of 3×3
     conv + ELU with k·n channels, then a stride-2 3×3 conv to (k+1)·n (sub-sampling); the last scale
     has its pair only; Dense to ``out_dim``."""
@@ -72,14 +72,7 @@ class BEGANEncoder(nn.Module):
                 layers += [nn.Conv2d(c, (k + 1) * width, 3, 2, 1), nn.ELU(inplace=True)]
                 c = (k + 1) * width
         self.trunk = nn.Sequential(*layers)
-        self.feature_dim = c * s0 * s0
-        self.head = nn.Linear(self.feature_dim, out_dim)
-
-    def features(self, x: Tensor) -> Tensor:
-        return self.trunk(x).flatten(1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
+        self.set_head(c * s0 * s0, out_dim)
 
 
 def encoder(spec: DataSpec, arch: str, width: int, out_dim: int, mlp_hidden: int = 128) -> nn.Module:
