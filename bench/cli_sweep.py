@@ -31,6 +31,8 @@ def _slurm_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--account", default=None)
     g.add_argument("--array-parallelism", type=int, default=None, help="array tasks running at once")
     g.add_argument("--runs-per-job", type=int, default=None, help="runs packed into one job")
+    g.add_argument("--concurrent-runs", type=int, default=None,
+                   help="of a job's runs, how many execute at once (separate processes on the same GPU)")
     g.add_argument("--sbatch", action="append", default=[], metavar="FLAG=VALUE", help="extra sbatch flag")
     g.add_argument("--setup", action="append", default=[], metavar="LINE", help="shell line run before the job")
 
@@ -43,7 +45,8 @@ def apply_cli_resources(sweep: Any, args: argparse.Namespace) -> Any:
     raw = dataclasses.asdict(sweep.slurm)
     for opt, key in (("partition", "partition"), ("gpus", "gpus_per_node"), ("cpus", "cpus_per_task"),
                      ("mem_gb", "mem_gb"), ("time_min", "time_min"), ("qos", "qos"), ("account", "account"),
-                     ("array_parallelism", "array_parallelism"), ("runs_per_job", "runs_per_job")):
+                     ("array_parallelism", "array_parallelism"), ("runs_per_job", "runs_per_job"),
+                     ("concurrent_runs", "concurrent_runs")):
         if getattr(args, opt, None) is not None:
             raw[key] = getattr(args, opt)
     if getattr(args, "sbatch", None):
@@ -65,7 +68,8 @@ def describe_resources(sweep: Any, n_todo: int, executor: str, parallel: int, fo
         return f"local: {n} worker process(es) at a time, {local_threads(parallel)} torch thread(s) each"
     res = sweep.slurm
     n_jobs = -(-n_todo // res.runs_per_job)
-    lines = [f"slurm: job array of {n_jobs} task(s) ({res.runs_per_job} run(s) per task), at most "
+    lines = [f"slurm: job array of {n_jobs} task(s) ({res.runs_per_job} run(s) per task, {res.concurrent_runs} at a time), "
+             f"at most "
              f"{min(res.array_parallelism, max(n_jobs, 1))} at once; per task: partition={res.partition or '(default)'} "
              f"gpus_per_node={res.gpus_per_node} cpus_per_task={res.cpus_per_task} "
              f"mem_gb={res.mem_gb if res.mem_gb is not None else '(default)'} time_min={res.time_min} "

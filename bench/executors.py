@@ -20,7 +20,8 @@ Executors:
   to-do list and they share it through the claims (dynamic load balancing; torch is imported once
   per worker, not once per run).
 * ``slurm``: submitit's ``AutoExecutor(cluster="slurm")``; the to-do list is cut into chunks of
-  ``runs_per_job`` runs, submitted as one job array (``slurm_array_parallelism`` caps the tasks
+  ``runs_per_job`` runs (``concurrent_runs`` of them at a time, in separate processes), submitted
+  as one job array (``slurm_array_parallelism`` caps the tasks
   running at once), with the sweep file's / command line's partition, GPUs, CPUs, memory, time
   limit, QoS, account and extra sbatch flags.
 """
@@ -137,16 +138,31 @@ def job_label() -> str:
 
 
 # ---- the job callable ------------------------------------------------------------------------
+def _child_worker(runs: list[tuple[Any, str]], threads: int | None) -> None:
+    """Entry point of one of a packed job's processes (``concurrent_runs`` > 1)."""
+    RunWorker(runs, threads)()
+
+
 class RunWorker:
     """A submitit job: execute ``runs`` (``(RunSpec, run_dir)`` pairs) in order, skipping finished
-    ones and ones another worker holds (waiting for those at the end). Checkpointable."""
+    ones and ones another worker holds (waiting for those at the end). Checkpointable.
 
-    def __init__(self, runs: list[tuple[Any, str]], threads: int | None = None) -> None:
+    ``concurrent`` > 1 packs the job: that many child processes (``spawn``: each its own CUDA context on
+    the job's GPU, so small models fill it together) work through the same list, sharing it through
+    the run claims exactly as the local executor's workers do; the job's CPU threads are split
+    between them. Separate processes rather than CUDA streams in one process: no shared autograd or
+    allocator state between runs, so each run computes exactly what it computes alone (measured
+    throughput: ``benchmarks/gpu_throughput.py``)."""
+
+    def __init__(self, runs: list[tuple[Any, str]], threads: int | None = None, concurrent: int = 1) -> None:
         self.runs = [(spec, str(Path(d).resolve())) for spec, d in runs]
         self.threads = threads
+        self.concurrent = concurrent
 
     def __call__(self) -> dict[str, str]:
         """Run everything; returns ``{run_id: status}`` for the runs this worker handled."""
+        if self.concurrent > 1 and len(self.runs) > 1:
+            return self._packed()
         import torch
 
         if self.threads:
@@ -168,6 +184,23 @@ class RunWorker:
                 waiting = waiting[1:]
             left = waiting
         return done
+
+    def _packed(self) -> dict[str, str]:
+        """Run the list with ``concurrent`` child processes; statuses are read back from the run directories."""
+        import multiprocessing
+
+        k = min(self.concurrent, len(self.runs))
+        threads = max(1, (self.threads or os.cpu_count() or 1) // k)
+        ctx = multiprocessing.get_context("spawn")
+        procs = [ctx.Process(target=_child_worker, args=(self.runs, threads)) for _ in range(k)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        crashed = [p.exitcode for p in procs if p.exitcode != 0]
+        if crashed:
+            raise ExecutorError(f"packed job: {len(crashed)} of {k} worker processes exited with {crashed}")
+        return {spec.run_id(): str(run_status(Path(d))) for spec, d in self.runs}
 
     def _try(self, spec: Any, run_dir: Path, *, block: bool) -> str | None:
         """Execute one run if it is unfinished and unclaimed; its status, or None if claimed elsewhere."""
@@ -202,7 +235,7 @@ class RunWorker:
         directories (``checkpoint.pt`` every ``checkpoint_every`` steps), so nothing else to save."""
         import submitit
 
-        return submitit.helpers.DelayedSubmission(RunWorker(self.runs, self.threads))
+        return submitit.helpers.DelayedSubmission(RunWorker(self.runs, self.threads, self.concurrent))
 
 
 # ---- planning --------------------------------------------------------------------------------
@@ -374,7 +407,7 @@ def submit_slurm(plan: Plan, paths: SweepPaths, sweep: Sweep) -> list[Any]:
     chunks = [todo[i:i + k] for i in range(0, len(todo), k)]
     try:
         with _quiet_stderr(), ex.batch():
-            jobs = [ex.submit(RunWorker(chunk, res.cpus_per_task)) for chunk in chunks]
+            jobs = [ex.submit(RunWorker(chunk, res.cpus_per_task, res.concurrent_runs)) for chunk in chunks]
     except Exception as err:  # sbatch refused the request (EnforcePartLimits) → one line
         msg = " ".join(str(err).split())
         raise ExecutorError(f"slurm: sbatch refused the job array: {msg[-300:]}") from None

@@ -25,7 +25,7 @@ YAML layout (every key optional except ``models`` and ``datasets``)::
     checkpoint_every: 500
     local: {parallel: 2}             # runs at a time on this machine
     slurm: {partition: gpu, gpus_per_node: 1, cpus_per_task: 8, mem_gb: 32, time_min: 240,
-            qos: null, account: null, array_parallelism: 32, runs_per_job: 1,
+            qos: null, account: null, array_parallelism: 32, runs_per_job: 1, concurrent_runs: 1,
             sbatch: {constraint: a100}, setup: ["module load cuda"]}
 """
 
@@ -46,7 +46,7 @@ TOP_KEYS = {"name", "description", "paper", "models", "datasets", "seeds", "prot
 EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n"}
 LOCAL_KEYS = {"parallel"}
 SLURM_KEYS = {"partition", "gpus_per_node", "cpus_per_task", "mem_gb", "time_min", "qos", "account",
-              "array_parallelism", "runs_per_job", "sbatch", "setup"}
+              "array_parallelism", "runs_per_job", "concurrent_runs", "sbatch", "setup"}
 
 
 class SweepError(ConfigError):
@@ -65,7 +65,8 @@ class SlurmResources:
     qos: str | None = None
     account: str | None = None
     array_parallelism: int = 32  # at most this many array tasks run at once (%N)
-    runs_per_job: int = 1  # runs packed, one after the other, in one job
+    runs_per_job: int = 1  # runs packed in one job
+    concurrent_runs: int = 1  # of a job's runs, how many execute at once (separate processes sharing the GPU)
     sbatch: dict[str, Any] = field(default_factory=dict)  # extra sbatch flags: {flag: value}
     setup: list[str] = field(default_factory=list)  # shell lines run before the job (module load ...)
 
@@ -282,9 +283,11 @@ def parse_slurm(name: str, raw: Any) -> SlurmResources:
                 raise _err(name, f"slurm.{key}", f"expected a non-empty string, got {d[key]!r}")
             setattr(r, key, d[key])
     for key, minimum in (("gpus_per_node", 0), ("cpus_per_task", 1), ("time_min", 1), ("array_parallelism", 1),
-                         ("runs_per_job", 1)):
+                         ("runs_per_job", 1), ("concurrent_runs", 1)):
         if key in d:
             setattr(r, key, _int(name, f"slurm.{key}", d[key], minimum))
+    if r.concurrent_runs > r.runs_per_job:
+        raise _err(name, "slurm.concurrent_runs", f"must be <= runs_per_job = {r.runs_per_job}, got {r.concurrent_runs}")
     if d.get("mem_gb") is not None:
         mem = d["mem_gb"]
         if not isinstance(mem, (int, float)) or isinstance(mem, bool) or not mem > 0:

@@ -189,3 +189,28 @@ def test_a_claimed_run_is_waited_for_not_run_twice(tmp_path: Path) -> None:
     assert result == {specs[0].run_id(): "completed", specs[1].run_id(): "completed"}
     assert attempts(dirs[0]) == [] and attempts(dirs[1]) == ["start", "end"]
     assert not (dirs[0] / "checkpoint.pt").exists()  # the worker never trained the claimed run
+
+
+def test_packed_job_runs_its_runs_concurrently_with_the_same_results(tmp_path: Path) -> None:
+    """``concurrent_runs`` = 2: two child processes share a job's four runs through the claims; each run
+    is executed once, the two processes overlap in time, and a run's result equals the same run executed
+    alone (same seed, same CPU result)."""
+    sweep = from_dict({"name": "packed", "models": ["vae"], "datasets": ["digits"], "seeds": [0, 1, 2, 3],
+                       "steps": 30, **TINY})
+    specs = [sweep.run_spec(c) for c in sweep.cells()]
+    dirs = [tmp_path / "packed" / s.run_id() for s in specs]
+    result = RunWorker(list(zip(specs, [str(d) for d in dirs], strict=True)), threads=2, concurrent=2)()
+    assert result == {s.run_id(): "completed" for s in specs}
+    spans: dict[int, list[tuple[float, float]]] = {}
+    for d in dirs:
+        assert attempts(d) == ["start", "end"]  # each run executed exactly once
+        start, end = [json.loads(ln) for ln in (d / "attempts.jsonl").read_text().splitlines()]
+        spans.setdefault(start["pid"], []).append((start["time"], end["time"]))
+    assert len(spans) == 2 and os.getpid() not in spans  # two worker processes, neither of them this one
+    (start_a, end_a), (start_b, end_b) = ((min(t[0] for t in v), max(t[1] for t in v)) for v in spans.values())
+    assert start_a < end_b and start_b < end_a  # their working periods overlap: concurrent, not one after the other
+    alone = tmp_path / "alone"
+    RunWorker([(specs[2], str(alone))], threads=1)()
+    packed_rec = json.loads((dirs[2] / "metrics.json").read_text())
+    alone_rec = json.loads((alone / "metrics.json").read_text())
+    assert {k: packed_rec[k] for k in ("mse", "sharpness")} == {k: alone_rec[k] for k in ("mse", "sharpness")}

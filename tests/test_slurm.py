@@ -7,6 +7,7 @@ Skipped, with the reason printed, only where Slurm cannot be installed (no root,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -49,6 +50,8 @@ def cluster() -> object:
 
 def test_smoke_sweep_on_slurm(cluster: object, tmp_path: Path) -> None:
     sweep = sweepmod.load("smoke")
+    # each array task runs its 5 runs with 2 worker processes at once (GPU packing, here on CPU)
+    sweep = dataclasses.replace(sweep, slurm=dataclasses.replace(sweep.slurm, concurrent_runs=2))
     paths = SweepPaths(tmp_path / "smoke")
     result = run_sweep(sweep, paths, executor="slurm", progress=False)
     # one job array, runs_per_job runs per task
@@ -65,11 +68,14 @@ def test_smoke_sweep_on_slurm(cluster: object, tmp_path: Path) -> None:
     assert sacct.count("COMPLETED") == 2, sacct
     c = counts(sweep_states(sweep, paths))
     assert c["completed"] == len(sweep) == 10, c
-    # every run was executed by a Slurm array task, exactly once
+    # every run was executed by a Slurm array task, exactly once, by one of that task's two processes
+    pids: dict[str, set[int]] = {}
     for run_dir in paths.runs.iterdir():
         attempts = [json.loads(ln) for ln in (run_dir / "attempts.jsonl").read_text().splitlines()]
         assert [a["event"] for a in attempts] == ["start", "end"]
         assert attempts[0]["job"].startswith(f"slurm:{array_id}_")
+        pids.setdefault(attempts[0]["job"], set()).add(attempts[0]["pid"])
+    assert sorted(len(p) for p in pids.values()) == [2, 2], pids
     df = pd.read_csv(paths.summary)
     ok = df[df["status"] == "completed"]
     per_cell = ok.groupby(["dataset", "model", "metric"])["seed"].nunique()

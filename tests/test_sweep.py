@@ -78,6 +78,7 @@ def test_per_dataset_steps_and_optional_metrics() -> None:
     ({"slurm": {"time_min": 0}}, "'slurm.time_min': must be >= 1"),
     ({"slurm": {"gpus_per_node": -1}}, "'slurm.gpus_per_node': must be >= 0"),
     ({"slurm": {"runs_per_job": 0}}, "'slurm.runs_per_job': must be >= 1"),
+    ({"slurm": {"runs_per_job": 2, "concurrent_runs": 3}}, "'slurm.concurrent_runs': must be <= runs_per_job = 2"),
     ({"slurm": {"gpu": 1}}, "'slurm.gpu': unknown key"),
     ({"local": {"parallel": 0}}, "'local.parallel': must be >= 1"),
     ({"protocol": "exact"}, "'protocol': unknown protocol"),
@@ -148,7 +149,7 @@ def test_dry_run_shows_slurm_array_and_packing(tmp_path: Path, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert rc == 0
     assert "note: no sinfo here: the request was not checked against a cluster" in out
-    assert "job array of 4 task(s) (3 run(s) per task)" in out  # ceil(10 / 3)
+    assert "job array of 4 task(s) (3 run(s) per task, 1 at a time)" in out  # ceil(10 / 3)
     assert "#SBATCH --array=0-3%2" in out and "#SBATCH --constraint=fast" in out
     assert "#SBATCH --partition=debug" in out and "#SBATCH --cpus-per-task=1" in out
 
