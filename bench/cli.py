@@ -86,6 +86,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format (GPU speed)")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks")
     p.add_argument("--data-on-device", action="store_true", help="keep the training split on the device")
+    p.add_argument("--eval-precision", default="fp32",
+                   help="fp32 (default, as torch-fidelity/clean-fid) or bf16 autocast for the metrics' feature networks")
     add_run_options(p)
 
 
@@ -103,7 +105,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                    n_eval=args.n_eval, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
                    device=args.device, data_root=args.data_root, weights_dir=args.weights_dir,
                    precision=args.precision, channels_last=args.channels_last, compile=args.compile,
-                   data_on_device=args.data_on_device)
+                   data_on_device=args.data_on_device, eval_precision=args.eval_precision)
     out = Path(args.out) if args.out else Path("results/runs/single") / spec.run_id()
     record = execute(spec, out, progress=not args.quiet)
     print(json.dumps({k: v for k, v in record.items() if not k.endswith(".n")}, indent=1, default=str))

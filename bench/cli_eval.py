@@ -42,7 +42,7 @@ def _real_dataset(src: Any) -> Any:
 def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None = None, *,
                    weights_dir: str | None = None, eval_samples: str = "quick", n_eval: int | None = None,
                    seed: int = 0, device: str = "cpu", data_root: str | None = None,
-                   critic_steps: int | None = None) -> dict[str, Any]:
+                   critic_steps: int | None = None, eval_precision: str = "fp32") -> dict[str, Any]:
     """Compute ``metrics`` (default: every registered one that applies) of ``fake`` against ``real``.
 
     Returns the flat ``{name: value, name.n: images, name.unavailable: reason}`` dict of
@@ -61,6 +61,8 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
         raise ConfigError(f"bad value for eval-samples: {eval_samples!r} (quick or paper)")
     if n_eval is not None and n_eval < 1:
         raise ConfigError(f"bad value for n-eval: {n_eval} (must be >= 1)")
+    if eval_precision not in ("fp32", "bf16"):
+        raise ConfigError(f"bad value for eval-precision: {eval_precision!r} (fp32 or bf16)")
     if critic_steps is not None and critic_steps < 1:
         raise ConfigError(f"bad value for critic-steps: {critic_steps} (must be >= 1)")
     names = metrics or default_metrics()
@@ -92,7 +94,7 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
 
     ctx = EvalContext(dataset, sample_fn=sample_fn, recon_fn=recon_fn, device=torch.device(device), seed=seed,
                       sample_setting=eval_samples, n_override=n_eval, weights_dir=weights_dir,  # type: ignore[arg-type]
-                      sample_images=fakes)
+                      sample_images=fakes, extractor_precision=eval_precision)  # type: ignore[arg-type]
     if critic_steps is not None:
         ctx.cache[CRITIC_STEPS_OPTION] = critic_steps
     out: dict[str, Any] = evaluate(ctx, names)
@@ -103,7 +105,7 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
                 missing = sorted(n for n in needs if not ctx.provides(frozenset({n})))
                 out[f"{name}.unavailable"] = f"needs {', '.join(missing)} (not available from these inputs)"
     out.update({"fake": fake, "real": real if real is not None else f"{fake} (its dataset)",
-                "eval_samples": eval_samples})
+                "eval_samples": eval_samples, "eval_precision": eval_precision})
     return out
 
 
@@ -117,6 +119,8 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-eval", type=int, default=None, help="use exactly this many images for every metric")
     p.add_argument("--critic-steps", type=int, default=None, help="critic_w training steps (default 200 quick, 2000 paper)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-precision", default="fp32",
+                   help="fp32 (default, as torch-fidelity/clean-fid) or bf16 autocast for the feature networks")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--data-root", default=None, help="where real datasets live (default $BENCH_DATA_ROOT)")
 
@@ -131,7 +135,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("bad value for --metrics: no metric names given")
     out = evaluate_paths(args.fake, args.real, names, weights_dir=args.weights_dir, eval_samples=args.eval_samples,
                          n_eval=args.n_eval, seed=args.seed, device=args.device, data_root=args.data_root,
-                         critic_steps=args.critic_steps)
+                         critic_steps=args.critic_steps, eval_precision=args.eval_precision)
     if args.json:
         write_json(args.json, out)
     print(json.dumps(out, indent=1, sort_keys=True, default=str))

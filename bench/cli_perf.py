@@ -142,6 +142,24 @@ def _ms(x: float) -> str:
     return f"{1000 * x:.1f}"
 
 
+def precision_effect(bench: dict[str, Any]) -> list[str]:
+    """The ``--eval-precision bf16`` section: time and value change of the cold battery, fp32 vs bf16 (same images)."""
+    runs = {b.get("extra_info", {}).get("extractor_precision"): b for b in bench["benchmarks"]
+            if b.get("extra_info", {}).get("cache") == "cold" and "values" in b.get("extra_info", {})}
+    if not {"fp32", "bf16"} <= set(runs):
+        return []
+    v32, v16 = runs["fp32"]["extra_info"]["values"], runs["bf16"]["extra_info"]["values"]
+    eff = {k: abs(v16[k] - v32[k]) / max(abs(v32[k]), 1e-12) for k in v32 if k in v16}
+    t32, t16 = runs["fp32"]["stats"]["min"], runs["bf16"]["stats"]["min"]
+    return ["### Extractor precision flag (`--eval-precision bf16`) — measured effect", "",
+            f"The suite's default is fp32, the precision torch-fidelity and clean-fid run. With `--eval-precision bf16` "
+            f"(sweep `eval.precision`) the feature networks run under bf16 autocast: the cold battery took {t16:.1f} s "
+            f"(fp32: {t32:.1f} s) on this CPU and moved FID by **{100 * eff['fid']:.2f} %** (relative); every value: "
+            + ", ".join(f"{k} {100 * v:.2f} %" for k, v in sorted(eff.items())) +
+            ". Random-initialised weights, so this is numerical drift, not a comparison with published numbers; keep "
+            "fp32 for numbers set beside papers (bf16 is a GPU speed option; on CPU it is not faster).", ""]
+
+
 def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """PERFORMANCE.md: every table from a JSON file of ``perf_dir``, with the command that produced it."""
     out = ["# Performance", "",
@@ -233,7 +251,8 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
             out.append(f"| {b['name']} | {_ms(st['median'])} | {_ms(st['min'])} | {st['rounds']} | "
                        f"{'' if fl is None else f'{fl / 1e9:.2f}'} |")
         out += ["", "Training steps: width 16, batch 32, 32 px (a CPU-sized configuration, not the papers' width 128). "
-                "Evaluation: the battery above on 32 + 32 images.", ""]
+                "Evaluation: the battery above on 16 + 16 images.", ""]
+        out += precision_effect(bench)
     if gpu:
         out += [f"## GPU throughput ({gpu['device']})", "", _prov(gpu), "",
                 f"Width {gpu['width']}, batch {gpu['batch']}, {gpu['res']} px, data on the device.", "",

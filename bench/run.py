@@ -51,6 +51,7 @@ class RunSpec:
     # identity (only when not fp32, so the ids of fp32 runs are those they always had); the others are
     # execution details like the device.
     precision: Literal["fp32", "bf16"] = "fp32"
+    eval_precision: Literal["fp32", "bf16"] = "fp32"  # of the metrics' feature extractors (same rule as precision)
     channels_last: bool = False
     compile: bool = False
     data_on_device: bool = False
@@ -61,8 +62,9 @@ class RunSpec:
         for k in ("device", "data_root", "weights_dir", "log_every", "checkpoint_every", "channels_last", "compile",
                   "data_on_device"):
             d.pop(k)
-        if d["precision"] == "fp32":
-            d.pop("precision")
+        for k in ("precision", "eval_precision"):
+            if d[k] == "fp32":
+                d.pop(k)
         return d
 
     def run_id(self) -> str:
@@ -100,6 +102,8 @@ def prepare(spec: RunSpec) -> tuple[Dataset, type[Model], ModelConfig, torch.dev
         raise ConfigError("device cuda requested but no CUDA device is available")
     if spec.precision not in ("fp32", "bf16"):
         raise ConfigError(f"bad value for precision: {spec.precision!r} (fp32 or bf16)")
+    if spec.eval_precision not in ("fp32", "bf16"):
+        raise ConfigError(f"bad value for eval-precision: {spec.eval_precision!r} (fp32 or bf16)")
     dataset = load_dataset(spec.dataset, spec.data_root)
     cls, cfg = resolve(spec, dataset)
     return dataset, cls, cfg, torch.device(spec.device)
@@ -158,7 +162,7 @@ def evaluate_model(model: Model, dataset: Dataset, spec: RunSpec, device: torch.
     model.train(model.cfg.sample_mode == "train")
     names = spec.metrics or default_metrics()
     common = dict(device=device, seed=spec.seed, sample_setting=spec.eval_samples, n_override=spec.n_eval,
-                  weights_dir=spec.weights_dir)
+                  weights_dir=spec.weights_dir, extractor_precision=spec.eval_precision)
     ctx = EvalContext(dataset, sample_fn=model.sample if SAMPLE in model.capabilities else None,
                       recon_fn=model.reconstruct if RECONSTRUCT in model.capabilities else None, **common)
     out = evaluate(ctx, names)

@@ -19,7 +19,7 @@ YAML layout (every key optional except ``models`` and ``datasets``)::
     grid: {beta: [1, 4]}             # lists expand as a product, for every model
     per_model:                       # model-specific fixed overrides and grids
       alpha-gan: {set: {...}, grid: {lam: [1, 5, 10, 50]}}
-    eval: {metrics: [mse, fid], optional_metrics: [lpips], samples: quick, n: 500}
+    eval: {metrics: [mse, fid], optional_metrics: [lpips], samples: quick, n: 500, precision: fp32}
                                      # optional_metrics: used only where registered
     log_every: 50
     checkpoint_every: 500
@@ -43,7 +43,7 @@ from bench.errors import ConfigError
 SWEEPS_DIR = Path(__file__).resolve().parent / "sweeps"
 TOP_KEYS = {"name", "description", "paper", "models", "datasets", "seeds", "protocol", "steps", "set", "grid",
             "per_model", "eval", "log_every", "checkpoint_every", "local", "slurm"}
-EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n"}
+EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n", "precision"}
 LOCAL_KEYS = {"parallel"}
 SLURM_KEYS = {"partition", "gpus_per_node", "cpus_per_task", "mem_gb", "time_min", "qos", "account",
               "array_parallelism", "runs_per_job", "concurrent_runs", "sbatch", "setup"}
@@ -101,6 +101,7 @@ class Sweep:
     optional_metrics: list[str] = field(default_factory=list)  # added to ``metrics`` where registered
     eval_samples: str = "quick"
     n_eval: int | None = None
+    eval_precision: str = "fp32"  # of the metrics' feature extractors: fp32 (the libraries') or bf16
     log_every: int = 50
     checkpoint_every: int = 500
     parallel: int = 2
@@ -159,7 +160,8 @@ class Sweep:
                        protocol=cell.protocol, overrides=dict(cell.overrides),  # type: ignore[arg-type]
                        metrics=self.resolved_metrics(), eval_samples=self.eval_samples,  # type: ignore[arg-type]
                        n_eval=self.n_eval, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
-                       device=device, data_root=data_root, weights_dir=weights_dir)
+                       device=device, data_root=data_root, weights_dir=weights_dir,
+                       eval_precision=self.eval_precision)  # type: ignore[arg-type]
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -169,7 +171,7 @@ class Sweep:
                              "protocol": list(self.protocols), "steps": self.steps, "set": dict(self.set),
                              "grid": {k: list(v) for k, v in self.grid.items()}, "per_model": self.per_model,
                              "eval": {"metrics": self.metrics, "optional_metrics": list(self.optional_metrics),
-                                      "samples": self.eval_samples, "n": self.n_eval},
+                                      "samples": self.eval_samples, "n": self.n_eval, "precision": self.eval_precision},
                              "log_every": self.log_every, "checkpoint_every": self.checkpoint_every,
                              "local": {"parallel": self.parallel}, "slurm": asdict(self.slurm)}
         return d
@@ -359,6 +361,10 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
         s.eval_samples = ev["samples"]
     if ev.get("n") is not None:
         s.n_eval = _int(name, "eval.n", ev["n"], 1)
+    if ev.get("precision") is not None:
+        if ev["precision"] not in ("fp32", "bf16"):
+            raise _err(name, "eval.precision", f"expected fp32 or bf16, got {ev['precision']!r}")
+        s.eval_precision = ev["precision"]
     if "log_every" in raw:
         s.log_every = _int(name, "log_every", raw["log_every"], 1)
     if "checkpoint_every" in raw:

@@ -31,7 +31,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +105,9 @@ def stats_env(path: Path) -> Iterator[None]:
 def suite(fakes: Tensor, ds: Dataset, wdir: Path, stats: Path, device: str, bf16: bool = False) -> tuple[dict, float]:
     """The suite's battery in one ``evaluate`` call, extractors loaded inside the timing; (values, seconds)."""
     FE._LOADED.clear()  # a fresh evaluation process loads its networks
-    ctx = EvalContext(ds, sample_images=fakes, weights_dir=str(wdir), device=torch.device(device), n_override=len(fakes))
-    amp = torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16) if bf16 else nullcontext()
-    with stats_env(stats), amp:
+    ctx = EvalContext(ds, sample_images=fakes, weights_dir=str(wdir), device=torch.device(device), n_override=len(fakes),
+                      extractor_precision="bf16" if bf16 else "fp32")  # the suite's flag (bench evaluate --eval-precision)
+    with stats_env(stats):
         sync(device)
         t0 = time.perf_counter()
         out = evaluate(ctx, BATTERY)

@@ -74,6 +74,10 @@ class EvalContext:
     weights_dir: str | None = None
     cache: dict[Any, Any] = field(default_factory=dict)
     sample_images: Tensor | None = None  # precomputed fakes (bench evaluate --fake PATH)
+    # Precision of the pretrained feature extractors (issue #7). fp32 is what torch-fidelity and clean-fid run, so
+    # it is the default and the only setting comparable with published numbers; "bf16" runs them under
+    # torch.autocast(bfloat16) (faster on GPUs) and its effect on FID is measured in results/perf/.
+    extractor_precision: Literal["fp32", "bf16"] = "fp32"
 
     @property
     def kind(self) -> str:

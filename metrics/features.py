@@ -34,6 +34,7 @@ file repeats the key so a stale or foreign file is recomputed instead of trusted
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -48,7 +49,7 @@ import torch
 from torch import Tensor, nn
 
 from bench.atomic import write_with
-from bench.errors import MissingResourceError
+from bench.errors import ConfigError, MissingResourceError
 from metrics import weights as W
 from metrics.base import EvalContext
 from metrics.extractors import register
@@ -146,10 +147,21 @@ def load_extractor(ctx: EvalContext, extractor: str) -> nn.Module:
     return _LOADED[key]
 
 
-def extract(module: nn.Module, x: Tensor, device: torch.device, counter_name: str) -> dict[str, Tensor]:
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
+    """``torch.autocast(bfloat16)`` for ``precision == "bf16"``, else nothing (fp32, the libraries' precision)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"bad value for extractor precision: {precision!r} (fp32 or bf16)")
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+
+
+def extract(module: nn.Module, x: Tensor, device: torch.device, counter_name: str,
+            precision: str = "fp32") -> dict[str, Tensor]:
     """One forward pass over uint8 images ``x`` in batches → ``{layer: float32 (N, d)}`` on the CPU."""
     out: dict[str, list[Tensor]] = {}
-    with torch.no_grad():
+    with torch.no_grad(), autocast(device, precision):
         for start in range(0, len(x), EXTRACT_BATCH):
             batch = to_rgb(x[start:start + EXTRACT_BATCH]).to(device)
             feats = module.convert_features_tuple_to_dict(module(batch))  # type: ignore[operator]
@@ -164,7 +176,7 @@ def features(ctx: EvalContext, extractor: str, source: str, n: int) -> dict[str,
     key = ("features", extractor, source, n)
     if key not in ctx.cache:
         module = load_extractor(ctx, extractor)  # weights checked before any image is drawn
-        ctx.cache[key] = extract(module, images(ctx, source, n), ctx.device, extractor)
+        ctx.cache[key] = extract(module, images(ctx, source, n), ctx.device, extractor, ctx.extractor_precision)
     return ctx.cache[key]
 
 
@@ -197,9 +209,12 @@ def reference_key(ctx: EvalContext, spec: Extractor, split: str, n: int, real: T
     for p in _weight_paths(ctx, spec):
         st = p.stat()
         ids.append([p.name, st.st_size if p.is_file() else 0, st.st_mtime_ns])
-    return {"dataset": ctx.dataset.spec.name, "split": split, "extractor": spec.name, "layer": layer, "n": int(n),
-            "resize": spec.resize, "versions": library_versions(), "weights": ids,
-            "images_sha1": hashlib.sha1(real.contiguous().numpy().tobytes()).hexdigest()}
+    key = {"dataset": ctx.dataset.spec.name, "split": split, "extractor": spec.name, "layer": layer, "n": int(n),
+           "resize": spec.resize, "versions": library_versions(), "weights": ids,
+           "images_sha1": hashlib.sha1(real.contiguous().numpy().tobytes()).hexdigest()}
+    if ctx.extractor_precision != "fp32":  # only then, so existing fp32 cache files stay valid
+        key["precision"] = ctx.extractor_precision
+    return key
 
 
 def _cache_path(key: dict[str, Any]) -> Path:

@@ -64,6 +64,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capt
         "no 'images' array": ["--fake", str(tmp_path / "other.npz"), "--real", "digits"],
         "64x64 px but real images are 32x32": ["--fake", str(tmp_path / "big.npz"), "--real", "digits"],
         "--real PATH is required": ["--fake", str(tmp_path / "ok.npz")],
+        "bad value for eval-precision": ["--fake", str(tmp_path / "ok.npz"), "--real", "digits", "--eval-precision", "fp16"],
     }
     for expected, argv in cases.items():
         rc, out, err = _run(argv, capsys)

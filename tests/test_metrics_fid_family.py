@@ -243,6 +243,36 @@ def test_fid_tv16_and_frd_equal_torchvision_features(torchvision_dir: Path, stat
         assert out[name] > 0
 
 
+def test_bf16_extractor_precision_is_autocast_and_keyed_apart(torchvision_dir: Path, stats_dir: Path) -> None:
+    """``extractor_precision="bf16"`` equals torchvision's ResNet-50 run by hand under torch.autocast(bfloat16);
+    it moves the features (so FRD) only by bf16 rounding, and its reference statistics are cached apart from
+    the fp32 ones (a bf16 statistic is never reused for an fp32 evaluation)."""
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x as resize
+
+    ds, fake = tiny_dataset(6, channels=3, seed=6), fakes(6, channels=3, seed=7)
+    ctx32 = EvalContext(ds, sample_images=fake, weights_dir=str(torchvision_dir))
+    ctx16 = EvalContext(ds, sample_images=fake, weights_dir=str(torchvision_dir), extractor_precision="bf16")
+    frd32, frd16 = evaluate(ctx32, ["frd"])["frd"], evaluate(ctx16, ["frd"])["frd"]
+    assert len(list(stats_dir.glob("*resnet50*.pt"))) == 2  # one cached statistic per precision
+
+    res = torchvision.models.resnet50(weights=None)
+    res.load_state_dict(torch.load(torchvision_dir / W.TABLE["resnet50"].file, weights_only=True))
+    res.fc = nn.Identity()
+    res.eval()
+    norm = torchvision.transforms.functional.normalize
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        x = norm(resize(fake.float(), size=(224, 224), align_corners=False) / 255, (0.485, 0.456, 0.406),
+                 (0.229, 0.224, 0.225))
+        ff16 = res(x).float().numpy()
+    ours16 = F.features(ctx16, "resnet50-tv", "samples", 500)["2048"].numpy()
+    ours32 = F.features(ctx32, "resnet50-tv", "samples", 500)["2048"].numpy()
+    # bf16 keeps 8 significant bits: everything within 2 ulps (2^-6 relative; half the values are identical)
+    np.testing.assert_allclose(ours16, ff16, rtol=2**-6, atol=2**-6 * np.abs(ff16).max())
+    assert not np.array_equal(ours16, ours32)  # bf16 really ran
+    assert np.abs(ours16 - ours32).max() < 0.05 * np.abs(ours32).max()  # ... and only rounds
+    assert frd16 != frd32 and rel(frd16, frd32) < 0.2
+
+
 # ---- clean-fid: its own folder pipeline on PNG files vs ours on tensors -----------------------------------
 def test_fid_clean_equals_clean_fid_folder_pipeline(cleanfid_dir: Path, stats_dir: Path, tmp_path: Path) -> None:
     from cleanfid.fid import get_folder_features
