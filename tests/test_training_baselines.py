@@ -5,8 +5,10 @@
 - grid25: ``vae`` covers >= 20 of 25 modes, ``dcgan`` reaches >= 50 % high-quality samples; every
   model's run is ``completed`` with a finite loss curve and finite metrics (the issue's >= 50 %
   high-quality samples for ``wgan-gp`` is not reached at CPU-test length and is not asserted);
-- digits: ``vae`` and ``vae-gan`` beat the constant mean-image baseline on test MSE (``bigan``: run
-  completes with a finite MSE; it does not beat the baseline this early);
+- digits: ``vae`` and ``vae-gan`` beat the constant mean-image baseline on test MSE; ``bigan``'s G(E(x))
+  beats a random other digit (the reconstruction carries information about x) but not the mean image,
+  like BiGAN's published reconstructions (AVAE Table I: CIFAR-10 MSE 0.31, above the data set's own
+  mean-image MSE; see the README);
 - a run forced to diverge ends as ``diverged`` with its step, exit code 0, no exception.
 """
 
@@ -126,6 +128,14 @@ def mean_image_mse(ds: Dataset) -> float:
     return (ds.test.uint8().float() / 255 - mean).pow(2).flatten(1).mean(1).mean().item()
 
 
+def random_digit_mse(ds: Dataset) -> float:
+    """Test MSE (pixels in [0, 1]) of a "reconstruction" that is a random training image (seeded draw):
+    what a reconstruction path that ignores its input scores (≈ 2 × the mean-image MSE)."""
+    test = ds.test.uint8().float() / 255
+    idx = torch.randint(len(ds.train), (len(test),), generator=torch.Generator().manual_seed(0))
+    return (test - ds.train.uint8()[idx].float() / 255).pow(2).flatten(1).mean(1).mean().item()
+
+
 @pytest.mark.parametrize("model", sorted(DIGIT_RUNS))
 def test_digits_reconstructions_beat_mean_image(model: str, tmp_path: Path) -> None:
     steps, overrides = DIGIT_RUNS[model]
@@ -136,7 +146,9 @@ def test_digits_reconstructions_beat_mean_image(model: str, tmp_path: Path) -> N
     baseline = mean_image_mse(load("digits"))
     assert 0.02 < baseline < 0.2  # sanity of the reference itself (digits: mostly dark pixels)
     assert rec["mse.n"] == 300 and 0 < rec["mse"] < 1
-    if model != "bigan":  # BiGAN's G(E(x)) does not beat the mean image this early (see the README)
+    if model == "bigan":  # between the two baselines, as BiGAN's published reconstructions (README)
+        assert rec["mse"] < 0.8 * random_digit_mse(load("digits"))
+    else:
         assert rec["mse"] < baseline
     assert (tmp_path / "reconstructions.png").stat().st_size > 0
 
