@@ -33,13 +33,13 @@ report: setup
 
 # CPU measurements (< 15 min on 2 cores): pytest-benchmark (train steps, eval battery, trainer overhead), then
 # PERFORMANCE.md from results/perf/*.json. Not part of `make test`. `make perf-compare`: the side-by-side
-# evaluation comparison against the separate libraries (~10 min on 2 cores: scipy's 2048-d sqrtm dominates).
+# evaluation comparison against the separate libraries, cold and warm (~15 min on 2 cores: scipy's 2048-d sqrtm dominates).
 perf: setup
 	$(BIN)/python -m pytest benchmarks -q --benchmark-json=results/perf/benchmarks-cpu.json
 	$(BIN)/python -m bench perf report
 
 perf-compare: setup
-	$(BIN)/python -m benchmarks.compare_eval --n 10 --skip-warm-baseline
+	$(BIN)/python -m benchmarks.compare_eval --n 10
 	$(BIN)/python -m bench perf report
 
 weights: setup
