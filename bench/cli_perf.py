@@ -160,6 +160,20 @@ def precision_effect(bench: dict[str, Any]) -> list[str]:
             "fp32 for numbers set beside papers (bf16 is a GPU speed option; on CPU it is not faster).", ""]
 
 
+def _larger_n_rows(perf_dir: Path) -> list[str]:
+    """Rows of the same comparison at other n (``compare_eval-cpu-n<N>.json``, run with ``--n N --out``)."""
+    rows = []
+    for path in sorted(perf_dir.glob("compare_eval-cpu-n*.json")):
+        c = json.loads(path.read_text())
+        t = c["times_s"]
+        rows.append(f"| cold, n = {c['n_fake']} (`{path.name}`) | {t['suite_cold']:.1f} | {t['baseline_cold']:.1f} | "
+                    f"{c['ratio_cold']:.2f}x |")
+        if "ratio_warm" in c:
+            rows.append(f"| warm, n = {c['n_fake']} | {t['suite_warm']:.1f} | {t['baseline_warm']:.1f} | "
+                        f"{c['ratio_warm']:.2f}x |")
+    return rows
+
+
 def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """PERFORMANCE.md: every table from a JSON file of ``perf_dir``, with the command that produced it."""
     out = ["# Performance", "",
@@ -215,7 +229,8 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
                 f"| cold (nothing cached) | {t['suite_cold']:.1f} | {t['baseline_cold']:.1f} | {cmp['ratio_cold']:.2f}x |",
                 (f"| warm (real statistics cached) | {t['suite_warm']:.1f} | {t['baseline_warm']:.1f} | "
                  f"{cmp['ratio_warm']:.2f}x |") if "ratio_warm" in cmp else
-                f"| warm (real statistics cached) | {t['suite_warm']:.1f} | not timed | — |", "",
+                f"| warm (real statistics cached) | {t['suite_warm']:.1f} | not timed | — |",
+                *_larger_n_rows(perf_dir), "",
                 f"Part of the gap at n ≤ 2048 is the suite's exact n × n Fréchet route (`metrics/frechet.py`): each of the "
                 f"baseline's {cmp['baseline_2048_frechets']} 2048-d FIDs pays a 2048 × 2048 `sqrtm` "
                 f"({cmp['sqrtm_2048_s']:.1f} s when timed alone after the comparison) that the suite also pays at n > "
