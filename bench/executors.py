@@ -165,8 +165,15 @@ class RunWorker:
             return self._packed()
         import torch
 
+        threads_before = torch.get_num_threads()
         if self.threads:
             torch.set_num_threads(self.threads)
+        try:
+            return self._run_all()
+        finally:  # the calling process keeps its own setting (a worker may also be called in-process)
+            torch.set_num_threads(threads_before)
+
+    def _run_all(self) -> dict[str, str]:
         done: dict[str, str] = {}
         left = list(self.runs)
         while left:

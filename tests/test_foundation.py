@@ -168,9 +168,11 @@ def test_killed_run_resumes_from_checkpoint_with_same_metrics(tmp_path: Path) ->
     spec = _spec(steps=120, checkpoint_every=15)
     full = execute(spec, tmp_path / "full", progress=False)
     run_dir = tmp_path / "killed"
-    code = ("import json, sys; from bench.run import RunSpec, execute; "
+    # the child uses this process's thread count: a different count changes float reduction order
+    code = ("import json, sys, torch; from bench.run import RunSpec, execute; torch.set_num_threads(int(sys.argv[3])); "
             "execute(RunSpec(**json.loads(sys.argv[1])), sys.argv[2], progress=False)")
-    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(spec.__dict__), str(run_dir)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(spec.__dict__), str(run_dir),
+                             str(torch.get_num_threads())], cwd=ROOT)
     ckpt, deadline = run_dir / "checkpoint.pt", time.time() + 120
     while not ckpt.exists() and time.time() < deadline:
         time.sleep(0.005)
