@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from bench.cli import arguments, command
+from bench.config import check_precision
 from bench.errors import ConfigError
 
 
@@ -61,8 +62,7 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
         raise ConfigError(f"bad value for eval-samples: {eval_samples!r} (quick or paper)")
     if n_eval is not None and n_eval < 1:
         raise ConfigError(f"bad value for n-eval: {n_eval} (must be >= 1)")
-    if eval_precision not in ("fp32", "bf16"):
-        raise ConfigError(f"bad value for eval-precision: {eval_precision!r} (fp32 or bf16)")
+    check_precision(eval_precision, "eval-precision")
     if critic_steps is not None and critic_steps < 1:
         raise ConfigError(f"bad value for critic-steps: {critic_steps} (must be >= 1)")
     names = metrics or default_metrics()

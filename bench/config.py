@@ -15,6 +15,14 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 from bench.errors import ConfigError
 
 PROTOCOLS = ("fair", "paper")
+PRECISIONS = ("fp32", "bf16")  # of training (autocast) and of the metrics' feature extractors
+
+
+def check_precision(value: object, key: str) -> str:
+    """``value`` if it is one of :data:`PRECISIONS`, else a one-line :class:`ConfigError` naming ``key``."""
+    if value not in PRECISIONS:
+        raise ConfigError(f"bad value for {key}: {value!r} (fp32 or bf16)")
+    return str(value)
 
 T = TypeVar("T")
 

@@ -100,10 +100,8 @@ def prepare(spec: RunSpec) -> tuple[Dataset, type[Model], ModelConfig, torch.dev
         raise ConfigError(f"bad value for device: {spec.device!r} (cpu or cuda)")
     if spec.device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device cuda requested but no CUDA device is available")
-    if spec.precision not in ("fp32", "bf16"):
-        raise ConfigError(f"bad value for precision: {spec.precision!r} (fp32 or bf16)")
-    if spec.eval_precision not in ("fp32", "bf16"):
-        raise ConfigError(f"bad value for eval-precision: {spec.eval_precision!r} (fp32 or bf16)")
+    cfgmod.check_precision(spec.precision, "precision")
+    cfgmod.check_precision(spec.eval_precision, "eval-precision")
     dataset = load_dataset(spec.dataset, spec.data_root)
     cls, cfg = resolve(spec, dataset)
     return dataset, cls, cfg, torch.device(spec.device)

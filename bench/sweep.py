@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from bench.config import PRECISIONS
 from bench.errors import ConfigError
 
 SWEEPS_DIR = Path(__file__).resolve().parent / "sweeps"
@@ -362,7 +363,7 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
     if ev.get("n") is not None:
         s.n_eval = _int(name, "eval.n", ev["n"], 1)
     if ev.get("precision") is not None:
-        if ev["precision"] not in ("fp32", "bf16"):
+        if ev["precision"] not in PRECISIONS:
             raise _err(name, "eval.precision", f"expected fp32 or bf16, got {ev['precision']!r}")
         s.eval_precision = ev["precision"]
     if "log_every" in raw:

@@ -27,12 +27,12 @@ import torch
 from torch import Tensor
 
 from bench.atomic import append_jsonl, write_with
+from bench.config import PRECISIONS
 from bench.data.base import Split, to_model_range
 from models.base import Model
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
-PRECISIONS = ("fp32", "bf16")
 # torch.compile backend of the ``compile`` option; tests use the cheaper "aot_eager" (no C++ code generation).
 COMPILE_BACKEND = os.environ.get("BENCH_COMPILE_BACKEND", "inductor")
 

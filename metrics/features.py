@@ -49,7 +49,8 @@ import torch
 from torch import Tensor, nn
 
 from bench.atomic import write_with
-from bench.errors import ConfigError, MissingResourceError
+from bench.config import check_precision
+from bench.errors import MissingResourceError
 from metrics import weights as W
 from metrics.base import EvalContext
 from metrics.extractors import register
@@ -147,13 +148,9 @@ def load_extractor(ctx: EvalContext, extractor: str) -> nn.Module:
     return _LOADED[key]
 
 
-PRECISIONS = ("fp32", "bf16")
-
-
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
     """``torch.autocast(bfloat16)`` for ``precision == "bf16"``, else nothing (fp32, the libraries' precision)."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"bad value for extractor precision: {precision!r} (fp32 or bf16)")
+    check_precision(precision, "extractor precision")
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
 
 

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
 from models import blocks
-from models.base import ENCODE, RECONSTRUCT, SAMPLE, Model, ModelConfig, bce_logits, kl_normal
+from models.base import GaussianEncoderDecoder, ModelConfig, bce_logits, kl_normal
 
 
 @dataclass
@@ -96,12 +96,12 @@ def shared_trunk(spec: DataSpec, width: int, mlp_hidden: int) -> nn.Module:
     return net
 
 
-class IDVAE(Model):
-    """IDVAE (``idvae``): samples Dec(z), z ~ N(0, I); reconstructions Dec(μ_Enc(x))."""
+class IDVAE(GaussianEncoderDecoder):
+    """IDVAE (``idvae``): samples Dec(z), z ~ N(0, I); reconstructions Dec(μ_Enc(x)) (the shared VAE-family
+    capabilities; only the posterior differs: the shared trunk with two heads)."""
 
     Config = IDVAEConfig
     paper = "Munjal, Paul & Krishnan, Implicit Discriminator in Variational Autoencoder (IJCNN 2020), §3.3-3.4, Alg. 1"
-    capabilities = frozenset({SAMPLE, RECONSTRUCT, ENCODE})
 
     def __init__(self, cfg: IDVAEConfig, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
@@ -127,9 +127,6 @@ class IDVAE(Model):
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         f = self.shared(x)
         return self.enc_mu(f), self.enc_logvar(f)
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.dec(z).view(-1, *self.spec.shape)
 
     def dis_logits(self, x: Tensor) -> Tensor:
         return self.dis_head(self.shared(x))
@@ -181,16 +178,6 @@ class IDVAE(Model):
         out.update(self.step_enc(x, eps))
         out.update(self.step_dec(x, z_prior, eps))
         return out
-
-    # ---- capabilities ----------------------------------------------------------------
-    def sample(self, n: int) -> Tensor:
-        return self.decode(self.prior(n))
-
-    def encode(self, x: Tensor) -> Tensor:
-        return self.posterior(x)[0]
-
-    def reconstruct(self, x: Tensor) -> Tensor:
-        return self.decode(self.encode(x))
 
 
 class IDVAER(IDVAE):

@@ -4,7 +4,6 @@ on the same images; a run directory is re-sampled from its checkpoint."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +17,7 @@ from bench.sources import read_folder, read_npz
 from metrics.diversity import diversity
 from metrics.sharpness import sharpness_per_image
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """These nets are tiny: one thread is several times faster than two on a shared 2-core runner."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets (tests/conftest.py)
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -4,7 +4,6 @@ fd_domain ranks real test data closer to train than noise."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +18,7 @@ from metrics.base import EvalContext, evaluate
 from metrics.critic import CRITIC_STEPS_OPTION, drop_seen, gradient_penalty, negative_wasserstein
 from metrics.domain import inception_score, load_or_train
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """These nets are tiny: one thread is several times faster than two on a shared 2-core runner."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets (tests/conftest.py)
 
 
 def test_gradient_penalty_of_a_linear_critic_is_closed_form() -> None:

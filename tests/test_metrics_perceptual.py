@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,7 @@ from metrics.base import EvalContext, evaluate
 from metrics.diversity import WANG_WEIGHTS, diversity, ms_ssim, ms_ssim_settings, pair_indices
 from metrics.lpips_metric import ALEXNET_FILE, build_lpips, lpips_distance
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """These nets are tiny: one thread is several times faster than two on a shared 2-core runner."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
