@@ -124,10 +124,12 @@ def generator(spec: DataSpec, latent_dim: int, width: int, mlp_hidden: int = 128
     return DCGANGenerator(latent_dim, spec.channels, spec.resolution, width)
 
 
-def critic(spec: DataSpec, width: int, out_dim: int = 1, norm: Norm = "bn", mlp_hidden: int = 128) -> nn.Module:
-    """The shared critic/discriminator (also the encoder trunk), with a Dense head of ``out_dim``."""
+def critic(spec: DataSpec, width: int, out_dim: int = 1, norm: Norm = "bn", mlp_hidden: int = 128,
+           mlp_act: str = "lrelu") -> nn.Module:
+    """The shared critic/discriminator (also the encoder trunk), with a Dense head of ``out_dim``;
+    ``mlp_act`` (``lrelu`` or ``relu``) is the MLP's activation on 2-D data."""
     if spec.kind == "points":
-        return MLP(spec.dim, out_dim, mlp_hidden, act="lrelu")
+        return MLP(spec.dim, out_dim, mlp_hidden, act=mlp_act)
     return DCGANCritic(spec.channels, spec.resolution, width, out_dim, norm)
 
 

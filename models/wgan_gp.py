@@ -28,6 +28,10 @@ class WGANGPConfig(ModelConfig):
     gp_lambda: float = 10.0  # λ of the gradient penalty (Gulrajani et al. §4)
     n_critic: int = 5  # critic steps per generator step (Gulrajani et al. Alg. 1)
     critic_norm: Literal["ln", "none"] = "ln"  # never BatchNorm: the penalty is per example
+    # The critic's activation on 2-D data: the shared blocks' LeakyReLU(0.2) (the fair protocol), or
+    # ReLU as in Gulrajani et al.'s toy experiments (their gan_toy script). On grid25 the two
+    # measured alike at matched seeds (README, "Mode coverage"). Images always use LeakyReLU.
+    mlp_critic_act: Literal["relu", "lrelu"] = "lrelu"
 
     def validate(self) -> None:
         super().validate()
@@ -71,7 +75,7 @@ class WGANGP(Model):
     def __init__(self, cfg: WGANGPConfig, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
         self.gen = blocks.generator(spec, cfg.latent_dim, cfg.width, cfg.mlp_hidden)
-        self.critic = blocks.critic(spec, cfg.width, 1, cfg.critic_norm, cfg.mlp_hidden)
+        self.critic = blocks.critic(spec, cfg.width, 1, cfg.critic_norm, cfg.mlp_hidden, cfg.mlp_critic_act)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"gen": self.adam(self.gen.parameters()), "critic": self.adam(self.critic.parameters())}

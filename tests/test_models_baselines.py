@@ -166,6 +166,22 @@ def test_wgan_gp_penalty_matches_finite_differences(spec: DataSpec) -> None:
     assert critic_loss(torch.tensor([1.0, 3.0]), torch.tensor([0.5]), torch.tensor(0.2), 10.0).item() == pytest.approx(0.5)
 
 
+def test_wgan_gp_point_critic_activation() -> None:
+    """On 2-D data the critic is the shared LeakyReLU(0.2) MLP (as every model's point discriminator),
+    or Gulrajani et al.'s toy ReLU MLP with ``mlp_critic_act=relu``."""
+    acts = lambda net: {type(m) for m in net.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))}  # noqa: E731
+    lrelu = build(WGANGP, WGANGPConfig, PTS).critic
+    assert acts(lrelu) == {nn.LeakyReLU} and all(m.negative_slope == 0.2 for m in lrelu.modules()
+                                                  if isinstance(m, nn.LeakyReLU))
+    assert acts(build(DCGAN, DCGANConfig, PTS).disc) == {nn.LeakyReLU}
+    c = build(WGANGP, WGANGPConfig, PTS, mlp_critic_act="relu").critic
+    assert acts(c) == {nn.ReLU}
+    x = batch(PTS)  # the ReLU critic is the hand-written max(0, ·) MLP
+    lin = [m for m in c.modules() if isinstance(m, nn.Linear)]
+    h = torch.clamp(lin[1](torch.clamp(lin[0](x), min=0)), min=0)
+    torch.testing.assert_close(c(x), lin[2](h))
+
+
 def test_wgan_gp_defaults_schedule_and_isolation() -> None:
     cfg = WGANGPConfig()
     assert (cfg.gp_lambda, cfg.n_critic, cfg.beta1, cfg.beta2) == (10.0, 5, 0.5, 0.9)
