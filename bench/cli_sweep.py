@@ -101,8 +101,9 @@ def format_matrix(sweep: Any, plan_ids: set[str]) -> str:
     rows = [("#", "model", "dataset", "protocol", "seed", "hp", "steps", "run_id", "todo")]
     for c in sweep.cells():
         spec = sweep.run_spec(c)
+        steps = spec.steps or c.overrides.get("steps") or "default"  # the sweep's steps win over a model's set
         rows.append((str(c.index), c.model, c.dataset, c.protocol, str(c.seed),
-                     ",".join(f"{k}={v}" for k, v in c.hp.items()) or "-", str(sweep.steps_for(c.dataset) or "default"),
+                     ",".join(f"{k}={v}" for k, v in c.hp.items()) or "-", str(steps),
                      spec.run_id(), "yes" if spec.run_id() in plan_ids else "done"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows)

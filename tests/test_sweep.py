@@ -123,6 +123,7 @@ SHIPPED = {  # cells = Σ_models datasets × grid points × seeds, counted by ha
     "avaes_table3": 4 * 1 * 5,
     "khan_table1": 2 * 1 * 5,
     "alphagan_sweep": 3 * 5 * (2 * 2 * 4 + 1 + 3 + 4),
+    "modes_grid25": (4 + 2 * 2) * 1 * 5,
 }
 
 
@@ -162,3 +163,13 @@ def test_local_preflight_fails_before_writing(tmp_path: Path, capsys: pytest.Cap
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and str(empty) in err, err  # names where it looked
     assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_shows_per_model_steps(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Steps set per model (``per_model.M.set.steps``) are what the run trains for, and what the matrix shows."""
+    assert main(["sweep", "modes_grid25", "--dry-run", "--out", str(tmp_path)]) == 0
+    lines = {ln.split()[0]: ln.split() for ln in capsys.readouterr().out.splitlines() if ln.split()[:1] != []}
+    assert lines["0"][1] == "vae" and lines["0"][6] == "5000"
+    assert lines["10"][1] == "wgan-gp" and lines["10"][6] == "36000"
+    sweep = sweepmod.load("modes_grid25")
+    assert sweep.run_spec(sweep.cells()[10]).steps is None and sweep.cells()[10].overrides["steps"] == 36000
