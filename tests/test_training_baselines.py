@@ -110,7 +110,7 @@ def test_grid25_training(model: str, tmp_path: Path) -> None:
     if model == "dcgan":
         assert rec["hq_share"] >= 0.5
     # The ">= 50 % high-quality samples" for wgan-gp is NOT asserted: at batch 256, lr 1e-3
-    # some seeds pass 50 % after 8k-16k steps (4-8 min here) while others stay at 1-3 % through 16k
+    # one seed passed 50 % after 8k steps (4 min here), others were at 39-40 % after 10k-16k, others stay at 1-3 % through 16k
     # steps, with either critic activation (README, "Mode coverage"): such a test is decided by the draw.
 
 
