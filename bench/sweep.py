@@ -364,7 +364,7 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
         s.n_eval = _int(name, "eval.n", ev["n"], 1)
     if ev.get("precision") is not None:
         if ev["precision"] not in PRECISIONS:
-            raise _err(name, "eval.precision", f"expected fp32 or bf16, got {ev['precision']!r}")
+            raise _err(name, "eval.precision", f"expected {' or '.join(PRECISIONS)}, got {ev['precision']!r}")
         s.eval_precision = ev["precision"]
     if "log_every" in raw:
         s.log_every = _int(name, "log_every", raw["log_every"], 1)

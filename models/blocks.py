@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from bench.data.base import DataSpec
 
 Norm = Literal["bn", "ln", "none"]
+Act = Literal["relu", "lrelu"]  # activation of the MLP blocks (2-D data)
 
 
 def doublings(resolution: int) -> tuple[int, int]:
@@ -103,7 +104,7 @@ class DCGANCritic(TrunkHead):
 class MLP(TrunkHead):
     """Fully connected net for 2-D data: ``layers`` hidden layers of ``hidden`` units."""
 
-    def __init__(self, in_dim: int, out_dim: int, hidden: int = 128, layers: int = 2, act: str = "relu") -> None:
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 128, layers: int = 2, act: Act = "relu") -> None:
         super().__init__()
         mods: list[nn.Module] = []
         d = in_dim
@@ -125,7 +126,7 @@ def generator(spec: DataSpec, latent_dim: int, width: int, mlp_hidden: int = 128
 
 
 def critic(spec: DataSpec, width: int, out_dim: int = 1, norm: Norm = "bn", mlp_hidden: int = 128,
-           mlp_act: str = "lrelu") -> nn.Module:
+           mlp_act: Act = "lrelu") -> nn.Module:
     """The shared critic/discriminator (also the encoder trunk), with a Dense head of ``out_dim``;
     ``mlp_act`` (``lrelu`` or ``relu``) is the MLP's activation on 2-D data."""
     if spec.kind == "points":

@@ -31,7 +31,7 @@ class WGANGPConfig(ModelConfig):
     # The critic's activation on 2-D data: the shared blocks' LeakyReLU(0.2) (the fair protocol), or
     # ReLU as in Gulrajani et al.'s toy experiments (their gan_toy script). On grid25 the two
     # measured alike at matched seeds (README, "Mode coverage"). Images always use LeakyReLU.
-    mlp_critic_act: Literal["relu", "lrelu"] = "lrelu"
+    mlp_critic_act: blocks.Act = "lrelu"
 
     def validate(self) -> None:
         super().validate()

@@ -169,7 +169,9 @@ def test_wgan_gp_penalty_matches_finite_differences(spec: DataSpec) -> None:
 def test_wgan_gp_point_critic_activation() -> None:
     """On 2-D data the critic is the shared LeakyReLU(0.2) MLP (as every model's point discriminator),
     or Gulrajani et al.'s toy ReLU MLP with ``mlp_critic_act=relu``."""
-    acts = lambda net: {type(m) for m in net.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))}  # noqa: E731
+    def acts(net: nn.Module) -> set[type]:
+        return {type(m) for m in net.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))}
+
     lrelu = build(WGANGP, WGANGPConfig, PTS).critic
     assert acts(lrelu) == {nn.LeakyReLU} and all(m.negative_slope == 0.2 for m in lrelu.modules()
                                                   if isinstance(m, nn.LeakyReLU))
