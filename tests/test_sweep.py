@@ -170,6 +170,6 @@ def test_dry_run_shows_per_model_steps(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["sweep", "modes_grid25", "--dry-run", "--out", str(tmp_path)]) == 0
     lines = {ln.split()[0]: ln.split() for ln in capsys.readouterr().out.splitlines() if ln.split()[:1] != []}
     assert lines["0"][1] == "vae" and lines["0"][6] == "5000"
-    assert lines["10"][1] == "wgan-gp" and lines["10"][6] == "36000"
+    assert lines["10"][1] == "wgan-gp" and lines["10"][6] == "20000"
     sweep = sweepmod.load("modes_grid25")
-    assert sweep.run_spec(sweep.cells()[10]).steps is None and sweep.cells()[10].overrides["steps"] == 36000
+    assert sweep.run_spec(sweep.cells()[10]).steps is None and sweep.cells()[10].overrides["steps"] == 20000
