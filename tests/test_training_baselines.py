@@ -121,8 +121,8 @@ IMAGE_NETS = {"width": 8, "latent_dim": 16, "batch_size": 32, "lr": 1e-3}
 DIGIT_RUNS: dict[str, tuple[int, dict[str, object]]] = {
     "vae": (150, IMAGE_NETS),
     "vae-gan": (150, IMAGE_NETS),
-    # BiGAN needs longer and wider: G(E(x)) MSE 0.059 / 0.079 / 0.063 for seeds 0 / 1 / 2 at 1,000 steps
-    # (random other digit: 0.093, mean image: 0.047); ~45 s
+    # BiGAN needs longer and wider: G(E(x)) MSE 0.059 / 0.063 / 0.079 for seeds 0 / 1 / 2 at 1,000 steps
+    # (random other digit: 0.090, same-class digit: 0.052, mean image: 0.047); ~75 s
     "bigan": (1000, {"width": 16, "latent_dim": 16, "batch_size": 64, "lr": 2e-4, "joint_hidden": 128}),
 }
 
