@@ -2,8 +2,8 @@
 
 Encoder E: x → z (deterministic, the shared encoder block), generator G: z → x (the shared
 generator block) and a joint discriminator D(x, z) built as in AVAE's Fig. 5 caption: a
-two-hidden-layer MLP on z, the critic-style CNN trunk on x (an MLP trunk for 2-D data),
-concatenated, then a two-hidden-layer MLP to one logit.
+two-hidden-layer MLP on z, the critic-style CNN trunk on x (LayerNorm by default, ``disc_norm``; an
+MLP trunk for 2-D data), concatenated, then a two-hidden-layer MLP to one logit.
 
 Objective (Donahue et al.'s BiGAN minimax): min_{G,E} max_D V = E_x[log D(x, E(x))] + E_z[log(1 − D(G(z), z))].
 D maximises V (BCE: (x, E(x)) real, (G(z), z) fake); G and E are trained with the inverted labels
@@ -29,6 +29,12 @@ from models.base import ENCODE, RECONSTRUCT, SAMPLE, Model, ModelConfig, RealBat
 class BiGANConfig(ModelConfig):
     # Hidden units of the discriminator's z-MLP and joint MLP (AVAE Fig. 5 gives no number).
     joint_hidden: int = 512
+    # Normalisation in D's critic-style trunk on x. AVAE Fig. 5 says only "critic-style" (its critic
+    # has BatchNorm); ALI's released discriminators (experiments/ali_cifar10.py) have none, only maxout
+    # and dropout. With BatchNorm the joint D never learns to pair x with z on `digits`: E(G(z)) stays
+    # uncorrelated with z and G(E(x)) has the class of x at chance, while the same runs with LayerNorm
+    # invert (README, "BiGAN's discriminator"). "bn" runs the literal critic.
+    disc_norm: blocks.Norm = "ln"
 
     def validate(self) -> None:
         super().validate()
@@ -40,9 +46,10 @@ class JointDiscriminator(nn.Module):
     """D(x, z) of AVAE Fig. 5's caption: x → critic trunk, z → two-hidden-layer MLP, concatenate,
     two-hidden-layer MLP → one logit."""
 
-    def __init__(self, spec: DataSpec, latent_dim: int, width: int, hidden: int, mlp_hidden: int) -> None:
+    def __init__(self, spec: DataSpec, latent_dim: int, width: int, hidden: int, mlp_hidden: int,
+                 norm: blocks.Norm = "ln") -> None:
         super().__init__()
-        self.x_net = blocks.critic(spec, width, 1, "bn", mlp_hidden)
+        self.x_net = blocks.critic(spec, width, 1, norm, mlp_hidden)
         self.x_net.head = nn.Identity()  # keep only the trunk: features of x
         self.z_net = blocks.MLP(latent_dim, 1, hidden, layers=2, act="lrelu")
         self.z_net.head = nn.Identity()
@@ -75,7 +82,7 @@ class BiGAN(Model):
         self.enc = blocks.encoder(spec, cfg.width, cfg.latent_dim, cfg.mlp_hidden)
         self.gen = blocks.generator(spec, cfg.latent_dim, cfg.width, cfg.mlp_hidden)
         hidden = cfg.mlp_hidden if spec.kind == "points" else cfg.joint_hidden
-        self.disc = JointDiscriminator(spec, cfg.latent_dim, cfg.width, hidden, cfg.mlp_hidden)
+        self.disc = JointDiscriminator(spec, cfg.latent_dim, cfg.width, hidden, cfg.mlp_hidden, cfg.disc_norm)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"ge": self.adam(list(self.gen.parameters()) + list(self.enc.parameters())),
