@@ -9,6 +9,7 @@ DEVICE    ?= cpu
 CONFIG    ?= bench/sweeps/smoke.yaml
 EXECUTOR  ?= local
 SWEEP_DIR ?= results/sweeps/smoke
+TEST_WORKERS ?= 2
 
 .PHONY: setup test bench sweep report perf perf-compare weights lint slurm-up slurm-down clean
 
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: setup
 	$(BIN)/python -m bench bench --dataset $(DATASET) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) --device $(DEVICE)
