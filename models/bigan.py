@@ -47,7 +47,7 @@ class JointDiscriminator(nn.Module):
     two-hidden-layer MLP → one logit."""
 
     def __init__(self, spec: DataSpec, latent_dim: int, width: int, hidden: int, mlp_hidden: int,
-                 norm: blocks.Norm = "ln") -> None:
+                 norm: blocks.Norm) -> None:
         super().__init__()
         self.x_net = blocks.critic(spec, width, 1, norm, mlp_hidden)
         self.x_net.head = nn.Identity()  # keep only the trunk: features of x

@@ -33,7 +33,6 @@ def repo_root() -> Path:
     return ROOT
 
 
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Put the ``slow`` tests first. Under ``make test`` (pytest-xdist, ``--dist loadfile
     --no-loadscope-reorder``) a file is the unit of work, handed out in the order of its first test, so

@@ -4,12 +4,12 @@ survives a checkpoint/resume bit for bit."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
 import torch
+from training_runs import read_log
 
 from bench.data import load
 from bench.registry import models as model_registry
@@ -20,10 +20,6 @@ MODELS = ("vae-began", "began-lsm", "vae-s", "avae-ft", "avae-s")
 TINY = {"width": 8, "latent_dim": 8, "mlp_hidden": 32, "batch_size": 32}
 METRICS = {"grid25": ["modes", "hq_share", "mode_kl"], "digits": ["mse", "cosine", "sharpness"]}
 STEPS = {"grid25": 16, "digits": 6}
-
-
-def _log(run_dir: Path) -> list[dict]:
-    return [json.loads(ln) for ln in (run_dir / "log.jsonl").read_text().splitlines() if ln.strip()]
 
 
 @pytest.mark.parametrize("dataset", ["grid25", "digits"])
@@ -40,7 +36,7 @@ def test_trains_to_completed_with_finite_metrics(tmp_path: Path, model: str, dat
     if model != "began-lsm":  # BEGAN* + LSM has no encoder, hence no reconstructions
         assert (tmp_path / "reconstructions.png").stat().st_size > 0
         assert "mse" not in METRICS[dataset] or 0 <= record["mse"] <= 1
-    log = _log(tmp_path)
+    log = read_log(tmp_path)
     assert [r["step"] for r in log] == list(range(1, STEPS[dataset] + 1))  # every step logged
     if "began" in model:  # k_t and the convergence measure M, every step, in range
         assert all(0.0 <= r["k_t"] <= 1.0 and r["M"] >= r["L_d"] for r in log)
