@@ -6,8 +6,8 @@ on the 2-D toys (the digits tests are in test_training_baselines_digits.py):
 - grid25: ``vae`` covers >= 20 of 25 modes, ``dcgan`` and ``wgan-gp`` reach >= 50 % high-quality
   samples (``wgan-gp`` here with λ = 0.1, the penalty weight of Gulrajani et al.'s released toy script,
   at which all five measured seeds pass; the paper's λ = 10 is tested, on one seed, in
-  test_training_wgan_gp_paper_lambda.py: at λ = 10 some seeds stay at 1-3 %, see the README); every
-  model's run is ``completed`` with a finite loss curve and finite metrics;
+  test_training_wgan_gp_paper_lambda.py: at λ = 10 most seeds are still under 50 % after 16k steps,
+  see the README); every model's run is ``completed`` with a finite loss curve and finite metrics;
 - a run forced to diverge ends as ``diverged`` with its step, exit code 0, no exception.
 """
 
@@ -20,16 +20,14 @@ from pathlib import Path
 import pytest
 import torch
 from scipy.stats import entropy
-from training_runs import all_finite, params, read_log
+from training_runs import MODE_METRICS, grid25_run, params, read_log
 
 from bench.data import load
 from bench.data.base import Dataset, DataSpec, Split
-from bench.run import RunSpec, execute
 from metrics.base import EvalContext, evaluate
 from metrics.modes import mode_stats
 
 GRID = torch.tensor([(float(i), float(j)) for i in range(-4, 5, 2) for j in range(-4, 5, 2)])
-MODE_METRICS = ["modes", "hq_share", "mode_kl"]
 
 
 # ---- the metric on hand-built point sets -----------------------------------------------------
@@ -89,16 +87,7 @@ GRID_RUNS: dict[str, tuple[int, dict[str, object]]] = {
 @pytest.mark.parametrize("model", params(GRID_RUNS, {"dcgan", "wgan-gp"}))
 def test_grid25_training(model: str, tmp_path: Path) -> None:
     steps, overrides = GRID_RUNS[model]
-    spec = RunSpec(model=model, dataset="grid25", seed=0, steps=steps, overrides=overrides, metrics=MODE_METRICS,
-                   log_every=max(steps // 10, 1), checkpoint_every=10**9)
-    rec = execute(spec, tmp_path, progress=False)
-    assert rec["status"] == "completed" and rec["step"] == steps
-    log = read_log(tmp_path)
-    assert len(log) == 10 and all(all_finite(r) for r in log)  # the loss curve is finite
-    assert all(math.isfinite(rec[k]) for k in MODE_METRICS) and rec["modes.n"] == 2500
-    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "completed"
-    assert (tmp_path / "samples.png").stat().st_size > 0
-    assert 0 <= rec["modes"] <= 25 and 0 <= rec["hq_share"] <= 1 and 0 <= rec["mode_kl"] <= math.log(25) + 1e-9
+    rec = grid25_run(model, 0, steps, overrides, tmp_path)
     if model == "vae":
         assert rec["modes"] >= 20
     if model in ("dcgan", "wgan-gp"):

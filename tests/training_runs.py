@@ -1,4 +1,5 @@
-"""Helpers shared by the training tests: the run log, finiteness, and test parameters marked ``slow``."""
+"""Helpers shared by the training tests: the run log, finiteness, test parameters marked ``slow``, and one
+seeded grid25 run through the real pipeline with the checks every such run must pass."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import math
 from pathlib import Path
 
 import pytest
+
+from bench.run import RunSpec, execute
+
+MODE_METRICS = ["modes", "hq_share", "mode_kl"]
 
 
 def params(runs: dict[str, object], slow: set[str]) -> list[object]:
@@ -23,3 +28,21 @@ def read_log(run_dir: Path) -> list[dict[str, float]]:
 def all_finite(record: dict[str, object]) -> bool:
     """Whether every float in ``record`` is finite."""
     return all(math.isfinite(v) for v in record.values() if isinstance(v, float))
+
+
+def grid25_run(model: str, seed: int, steps: int, overrides: dict[str, object], run_dir: Path) -> dict[str, object]:
+    """Train ``model`` on grid25 through ``bench.run.execute`` and check what every run must hold: status
+    ``completed`` at ``steps``, 10 finite loss-log records, the metrics written and finite and in their
+    ranges (2,500 samples; 0 <= modes <= 25, hq_share in [0, 1], mode KL in [0, log 25]), a sample plot.
+    Returns the run's metrics record for the model-specific assertions."""
+    spec = RunSpec(model=model, dataset="grid25", seed=seed, steps=steps, overrides=overrides, metrics=MODE_METRICS,
+                   log_every=max(steps // 10, 1), checkpoint_every=10**9)
+    rec = execute(spec, run_dir, progress=False)
+    assert rec["status"] == "completed" and rec["step"] == steps
+    log = read_log(run_dir)
+    assert len(log) == 10 and all(all_finite(r) for r in log)  # the loss curve is finite
+    assert all(math.isfinite(rec[k]) for k in MODE_METRICS) and rec["modes.n"] == 2500
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+    assert (run_dir / "samples.png").stat().st_size > 0
+    assert 0 <= rec["modes"] <= 25 and 0 <= rec["hq_share"] <= 1 and 0 <= rec["mode_kl"] <= math.log(25) + 1e-9
+    return rec
