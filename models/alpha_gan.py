@@ -1,5 +1,5 @@
 """α-GAN: Variational Approaches for Auto-Encoding GANs (Rosca, Lakshminarayanan, Warde-Farley &
-Mohamed 2017; paper 004, eqs. 8–9, Alg. 1 in App. B) and its empirical-KL ablation (App. D).
+Mohamed 2017; paper 004, eqs. 8–9, Alg. 1 in App. B, App. H) and its empirical-KL ablation (App. D).
 
 Four networks: a deterministic encoder q_η (the fair encoder block, no output activation), the
 generator G_θ, the data discriminator D_φ (real data vs reconstructions *and* samples) and the
@@ -7,55 +7,69 @@ code discriminator C_ω (a 3-hidden-layer MLP of 750 leaky units, App. H.4; real
 Per iteration (Alg. 1): ``ge_steps`` = 2 × (encoder step eq. 11, generator step eq. 13), then one
 discriminator step (eq. 15) and one code-discriminator step (eq. 17) (α-GAN §6: "we update the
 encoder and the generator twice for each discriminator and code discriminator update").
-One real batch is drawn per iteration and reused by all its steps; prior draws are fresh per step.
+Every update draws its own real batch (Alg. 1 writes each update as an expectation over p*(x); AGE's
+released code, which α-GAN's App. H follows for its baseline, also calls ``populate_x`` per update),
+so one iteration reads 2·``ge_steps`` + 2 batches (+ 1 for the code discriminator when there is one,
+i.e. 6 for ``alpha-gan``, 5 for ``alpha-gan-ekl``); prior draws are fresh per update too.
 
 Synthetic likelihood terms use the reverse-KL, non-saturating form of Alg. 1 lines 3–4:
 R_D(x) = −log D(x) + log(1 − D(x)) = −logit D(x), R_C(z) = −log C(z) + log(1 − C(z)) = −logit C(z).
 
-The reconstruction term λ‖x − x̂‖₁ is taken as λ × the per-pixel mean absolute error: with the
-paper's sweep λ ∈ {1, 5, 10, 50} beside unit-weight adversarial terms (App. H.1), a per-image sum
-(3072–12288 terms) would make the adversarial terms irrelevant. Adam(β1 = 0.5, β2 = 0.9), fixed
-learning rates: 5e-4 for both discriminators, generator/encoder from the sweep {1e-4, 5e-4}.
+The reconstruction terms λ_enc‖x − x̂‖₁ (eq. 11) and λ_gen‖x − x̂‖₁ (eq. 13) are taken as λ × the
+per-pixel mean absolute error: with App. H.1's sweeps λ ∈ {1, 5, 10, 50} beside unit-weight
+adversarial terms, a per-image sum (3072–12288 terms) would make the adversarial terms irrelevant.
+App. H.1 sweeps the encoder's and the generator's λ separately, so they are two fields
+(``lam_enc``, ``lam_gen``; default 10 each).
+
+Optimisers (App. H: Adam(β1 = 0.5, β2 = 0.9), fixed learning rates). Under ``fair`` all four use the
+config's ``lr`` (2e-4, like every ``fair`` model) with the config's betas (0.5, 0.9: α-GAN's own, kept
+as ``wgan-gp`` keeps its own); ``lr_enc``/``lr_gen``/``lr_disc``/``lr_code``, when set, replace ``lr``
+for that network. The ``paper`` preset is App. H's: all four at 5e-4 (Table 2; the generator/encoder
+sweep's other value is 1e-4, ``--set lr=1e-4``), 100k iterations on ColorMNIST, 200k on CelebA and
+CIFAR-10 (``models/rosca_app_h.py``). No code was released with the paper.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
+from bench.config import bounded
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
 from models import blocks
+from models import rosca_app_h as app_h
 from models.age import empirical_kl, l1_mean
-from models.base import ENCODE, RECONSTRUCT, SAMPLE, Model, ModelConfig, bce_logits
+from models.base import ENCODE, RECONSTRUCT, SAMPLE, Model, ModelConfig, RealBatches, bce_logits
 
 
 @dataclass
 class AlphaGANConfig(ModelConfig):
-    """α-GAN hyper-parameters (App. H: Adam(0.5, 0.9), fixed lrs, λ sweep {1, 5, 10, 50})."""
+    """α-GAN hyper-parameters (App. H: Adam(0.5, 0.9), fixed lrs, λ sweeps {1, 5, 10, 50})."""
 
-    beta2: float = 0.9
-    lam: float = 10.0  # λ, weight of the per-pixel mean L1 reconstruction (encoder and generator)
-    lr_enc: float = 5e-4  # sweep {1e-4, 5e-4}
-    lr_gen: float = 5e-4  # sweep {1e-4, 5e-4}
-    lr_disc: float = 5e-4  # data discriminator
-    lr_code: float = 5e-4  # code discriminator
-    ge_steps: int = 2  # encoder + generator updates per (code) discriminator update
-    code_hidden: int = 750  # units per hidden layer of the code discriminator (3 layers)
+    beta2: float = 0.9  # App. H: Adam(0.5, 0.9)
+    lam_enc: float = bounded(10.0, ge=0)  # λ of eq. 11 (encoder), on the per-pixel mean L1; App. H.1 {1, 5, 10, 50}
+    lam_gen: float = bounded(10.0, ge=0)  # λ of eq. 13 (generator), same scale; App. H.1 {1, 5, 10, 50}
+    lr_enc: float | None = bounded(None, gt=0)  # None → ``lr``; App. H Table 2: {1e-4, 5e-4}
+    lr_gen: float | None = bounded(None, gt=0)  # None → ``lr``; App. H Table 2: {1e-4, 5e-4}
+    lr_disc: float | None = bounded(None, gt=0)  # None → ``lr``; App. H Table 2: 5e-4
+    lr_code: float | None = bounded(None, gt=0)  # None → ``lr``; App. H Table 2: 5e-4
+    ge_steps: int = bounded(2, ge=1)  # encoder + generator updates per (code) discriminator update
+    code_hidden: int = bounded(750, ge=1)  # units per hidden layer of the code discriminator (3 layers)
     latent_reg: Literal["code_disc", "empirical_kl"] = "code_disc"  # App. D ablation: empirical KL
 
     def validate(self) -> None:
         super().validate()
-        if self.lam < 0:
-            raise ConfigError(f"bad value for lam: {self.lam} (must be >= 0)")
-        for key in ("lr_enc", "lr_gen", "lr_disc", "lr_code"):
-            if not getattr(self, key) > 0:
-                raise ConfigError(f"bad value for {key}: {getattr(self, key)} (must be > 0)")
-        if self.ge_steps < 1:
-            raise ConfigError(f"bad value for ge_steps: {self.ge_steps} (must be >= 1)")
+        if self.latent_reg == "empirical_kl" and self.lr_code is not None:
+            raise ConfigError("bad value for lr_code: there is no code discriminator with latent_reg=empirical_kl")
+
+    def lr_of(self, network: str) -> float:
+        """The learning rate of ``network`` (enc, gen, disc, code): its own field if set, else ``lr``."""
+        own = getattr(self, f"lr_{network}")
+        return self.lr if own is None else own
 
 
 @dataclass
@@ -95,7 +109,7 @@ class AlphaGAN(Model):
     """α-GAN with a code discriminator (``alpha-gan``): samples G(z), reconstructions G(E(x))."""
 
     Config = AlphaGANConfig
-    paper = "Rosca et al., Variational Approaches for Auto-Encoding Generative Adversarial Networks (2017), Alg. 1"
+    paper = "Rosca et al., Variational Approaches for Auto-Encoding Generative Adversarial Networks (2017), Alg. 1, App. H"
     capabilities = frozenset({SAMPLE, RECONSTRUCT, ENCODE})
 
     def __init__(self, cfg: AlphaGANConfig, spec: DataSpec) -> None:
@@ -106,12 +120,21 @@ class AlphaGAN(Model):
         self.code_disc = (blocks.MLP(cfg.latent_dim, 1, cfg.code_hidden, layers=3, act="lrelu")
                           if cfg.latent_reg == "code_disc" else None)
 
+    @classmethod
+    def paper_preset(cls, spec: DataSpec) -> dict[str, Any]:
+        """App. H: Adam(0.5, 0.9), batch 64, 100k/200k iterations; every learning rate 5e-4 (Table 2)."""
+        out = {**app_h.preset(spec), "lr": app_h.ALPHA_GAN_DISC_LR, "lr_disc": app_h.ALPHA_GAN_DISC_LR}
+        if cls.Config.latent_reg == "code_disc":  # alpha-gan-ekl has no code discriminator
+            out["lr_code"] = app_h.ALPHA_GAN_DISC_LR
+        return out
+
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.cfg
-        opts = {"enc": self.adam(self.enc.parameters(), lr=c.lr_enc), "gen": self.adam(self.gen.parameters(), lr=c.lr_gen),
-                "disc": self.adam(self.disc.parameters(), lr=c.lr_disc)}
+        opts = {"enc": self.adam(self.enc.parameters(), lr=c.lr_of("enc")),
+                "gen": self.adam(self.gen.parameters(), lr=c.lr_of("gen")),
+                "disc": self.adam(self.disc.parameters(), lr=c.lr_of("disc"))}
         if self.code_disc is not None:
-            opts["code"] = self.adam(self.code_disc.parameters(), lr=c.lr_code)
+            opts["code"] = self.adam(self.code_disc.parameters(), lr=c.lr_of("code"))
         return opts
 
     def generate(self, z: Tensor) -> Tensor:
@@ -126,7 +149,7 @@ class AlphaGAN(Model):
     def step_encoder(self, x: Tensor) -> Tensor:
         """Alg. 1 line 6: update η on eq. 11 (through G, which is not updated)."""
         z_hat = self.enc(x)
-        loss = encoder_loss(x, self.generate(z_hat), self.latent_term(z_hat), self.cfg.lam)
+        loss = encoder_loss(x, self.generate(z_hat), self.latent_term(z_hat), self.cfg.lam_enc)
         self.update("enc", loss)
         return loss.detach()
 
@@ -137,35 +160,41 @@ class AlphaGAN(Model):
         x_hat = self.generate(z_hat)
         d_recon = self.disc(x_hat)
         d_sample = self.disc(self.generate(self.prior(len(x))))
-        loss = generator_loss(x, x_hat, d_recon, d_sample, self.cfg.lam)
+        loss = generator_loss(x, x_hat, d_recon, d_sample, self.cfg.lam_gen)
         self.update("gen", loss)
         return loss.detach()
 
-    def step_discriminators(self, x: Tensor) -> dict[str, Tensor]:
-        """Alg. 1 lines 8–9: update φ on eq. 15, then ω on eq. 17 (when there is a code discriminator)."""
+    def step_discriminator(self, x: Tensor) -> dict[str, Tensor]:
+        """Alg. 1 line 8: update φ on eq. 15 (x̂ = G(E(x)) and G(z) are inputs: no E or G gradients)."""
         with torch.no_grad():
             z_hat = self.enc(x)
             x_hat = self.generate(z_hat)
             x_sample = self.generate(self.prior(len(x)))
         loss_d = discriminator_loss(self.disc(x), self.disc(x_hat), self.disc(x_sample))
         self.update("disc", loss_d)
-        out = {"d_loss": loss_d.detach()}
-        if self.code_disc is not None:
-            loss_c = code_discriminator_loss(self.code_disc(z_hat), self.code_disc(self.prior(len(x))))
-            self.update("code", loss_c)
-            out["c_loss"] = loss_c.detach()
-        else:
+        out = {"d_loss": loss_d.detach(), "l1": l1_mean(x, x_hat)}
+        if self.code_disc is None:
             out["kl_emp"] = empirical_kl(z_hat)
-        with torch.no_grad():
-            out["l1"] = l1_mean(x, x_hat)
         return out
 
-    def train_step(self, real, step: int) -> dict[str, Tensor]:  # noqa: ANN001
-        x = real()
+    def step_code_discriminator(self, x: Tensor) -> Tensor:
+        """Alg. 1 line 9: update ω on eq. 17 (ẑ = E(x) is an input)."""
+        assert self.code_disc is not None
+        with torch.no_grad():
+            z_hat = self.enc(x)
+        loss_c = code_discriminator_loss(self.code_disc(z_hat), self.code_disc(self.prior(len(x))))
+        self.update("code", loss_c)
+        return loss_c.detach()
+
+    def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:
+        """Alg. 1, one iteration; every update reads its own real batch ``real()``."""
         for _ in range(self.cfg.ge_steps):
-            e_loss = self.step_encoder(x)
-            g_loss = self.step_generator(x)
-        return {"e_loss": e_loss, "g_loss": g_loss, **self.step_discriminators(x)}
+            e_loss = self.step_encoder(real())
+            g_loss = self.step_generator(real())
+        out = {"e_loss": e_loss, "g_loss": g_loss, **self.step_discriminator(real())}
+        if self.code_disc is not None:
+            out["c_loss"] = self.step_code_discriminator(real())
+        return out
 
     def sample(self, n: int) -> Tensor:
         return self.generate(self.prior(n))

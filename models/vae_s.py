@@ -5,8 +5,21 @@ L_REC = λ1 MAE + λ2 MSE + λ3 (1 − SSIM) + λ4 ‖Sobel(x) − Sobel(x̃)‖
 (eqs. 5–7). The λ_i are calibrated as in §III: "we probed the loss components for 1 epoch and
 determined the weights" so that every term has the same scale ("if average L1 … was 30, then
 their L2 loss was about 900, so we determined λ_l1 as 30"): λ_MSE = 1 is the anchor and
-λ_i = mean(MSE term) / mean(term i) over the first epoch, after which the weights are frozen.
-Fixed weights (``rec_weights``) override the calibration.
+λ_i = mean(MSE term) / mean(term i) over a probe of one epoch. The probe is dry by default
+(``calibration=dry``): the untrained networks read one epoch of batches before the first update, with
+no parameter update and the BatchNorm statistics restored, and training then uses the fixed λ from its
+first step ("we probed the loss components for 1 epoch and determined the weights and used those
+weights in all the experiments thereafter"); ``calibration=running`` keeps the older reading (train
+from step 0 with the running ratios, frozen after the epoch). Fixed weights (``rec_weights``) skip it.
+
+KL and TC weights: 1 (``kl_weight``, ``tc_weight``), as eq. 10 and Alg. 1 write L_VAE = L_REC + L_KL +
+L_KL-TC; the probe sets only the λ_i of eq. 5, whose "same scale" rule the paper states for the
+reconstruction metrics (its example compares L1 with L2). Calibrating KL and TC the same way would be
+degenerate: at initialisation the posterior is near the prior (measured on digits, 32 px, latent 32:
+KL ≈ 3–5 nats against L_MSE ≈ 500, so λ_KL ≈ 100–170), and the minibatch-weighted TC estimate carries
+the parameter-free constant (D − 1)·log(NM) (≈ 227 at initialisation there). So the KL's effective
+weight is 1 relative to the MSE term ½Σ(x − x̃)², i.e. about 1/5 of a calibrated L_REC whose five terms
+share the MSE term's scale (docs/models-protocol.md).
 
 Reductions (per image, then the batch mean): MAE = Σ|x − x̃|, MSE = ½ Σ (x − x̃)² (exactly AVAE
 eq. 9's reconstruction term, so VAE-S with λ = (0, 1, 0, 0, 0) and no TC is the vanilla VAE),
@@ -143,7 +156,9 @@ def total_correlation_mws(z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: i
     log q(z_i) ≈ log Σ_m q(z_i | x_m) − log(N M), log q(z_ij) ≈ log Σ_m q(z_ij | x_m) − log(N M);
     TC = mean_i [log q(z_i) − Σ_j log q(z_ij)]. The log(N M) terms leave (D − 1)·log(N M) in the value,
     so with a large N the logged estimate is large and positive; it is constant in the parameters,
-    so it shifts the logged value, never the gradients."""
+    so it shifts the logged value, never the gradients. Same estimator as the authors' released code
+    (rtqichen/beta-tcvae, ``vae_quant.py``, the ``mss=False`` branch: ``logsumexp(...) - log(batch_size *
+    dataset_size)`` for log q(z) and for each marginal)."""
     m = z.shape[0]
     mat = log_normal(z[:, None, :], mu[None, :, :], logvar[None, :, :])  # (M, M, D): log q(z_ij | x_m)
     log_nm = math.log(dataset_size * m)
@@ -155,8 +170,9 @@ def total_correlation_mws(z: Tensor, mu: Tensor, logvar: Tensor, dataset_size: i
 # ---- calibration (§III) ------------------------------------------------------------------------
 class LossCalibration(nn.Module):
     """AVAE-S §III: λ_i so that every active term has the scale of the MSE anchor,
-    λ_i = mean(L_MSE) / mean(L_i) over the first ``steps`` training steps (one epoch), frozen
-    afterwards. During the probe the weights are those of the running means so far. ``fixed``
+    λ_i = mean(L_MSE) / mean(L_i) over ``steps`` observed batches (one epoch), frozen afterwards.
+    While probing, :meth:`observe` returns the weights of the running means so far (used for training
+    only by ``calibration=running``; the default dry probe observes without training). ``fixed``
     weights skip the probe. State lives in buffers so a checkpoint carries it across a resume.
     """
 
@@ -211,6 +227,9 @@ class VAESConfig(AVAESArchConfig):
     # λ1..λ5 for (MAE, MSE, 1 − SSIM, Sobel, Gabor); None → the one-epoch calibration of §III.
     rec_weights: tuple[float, float, float, float, float] | None = None
     calibration_steps: int = -1  # probe length; -1 → one epoch of the training split (§III)
+    # "dry" (§III): probe the terms on ``calibration_steps`` batches with no update, then train with the
+    # frozen λ; "running": train from step 0 with the running ratios, frozen after the probe (the old reading).
+    calibration: Literal["dry", "running"] = "dry"
     kl_weight: float = 1.0  # weight of L_KL (eq. 10: 1)
     tc_weight: float = 1.0  # weight of L_KL-TC (eq. 10: 1)
     dataset_size: int = 0  # N of the MWS estimator; 0 → the training split's size (else the batch size)
@@ -252,13 +271,15 @@ class VAES(GaussianEncoderDecoder):
     def vae_losses(self, x: Tensor, real: RealBatches) -> dict[str, Tensor]:
         """L_VAE and its parts for batch ``x`` (Alg. 1); also returns ``x_rec`` = Dec(z), z sampled."""
         cfg = self.cfg
+        if int(self.calib.target) < 0:
+            probe = cfg.calibration_steps if cfg.calibration_steps >= 0 else epoch_length(real, cfg.batch_size)
+            self.calib.resolve(probe if probe is not None else 1)
+        if cfg.calibration == "dry" and not bool(self.calib.frozen):
+            self.dry_probe(real)  # before this step's forward pass, whose graph reads the BatchNorm buffers
         mu, logvar = self.posterior(x)
         z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
         x_rec = self.decode(z)
         kl = kl_normal(mu, logvar).mean()
-        if int(self.calib.target) < 0:
-            probe = cfg.calibration_steps if cfg.calibration_steps >= 0 else epoch_length(real, cfg.batch_size)
-            self.calib.resolve(probe if probe is not None else 1)
         n_data = cfg.dataset_size or len(getattr(real, "split", x))
         tc = total_correlation_mws(z, mu, logvar, n_data)
         raw = reconstruction_terms(x, x_rec, self.spec.kind == "image")
@@ -269,6 +290,23 @@ class VAES(GaussianEncoderDecoder):
         out.update({f"L_{name}": raw[i] for i, name in enumerate(TERMS)})
         out.update({f"w_{name}": weights[i] for i, name in enumerate(TERMS)})
         return out
+
+    @torch.no_grad()
+    def dry_probe(self, real: RealBatches) -> None:
+        """AVAE-S §III's probe without training: ``calib.target`` fresh batches through the untrained
+        encoder and decoder (train mode, as a training step sees them), no parameter updated and the
+        BatchNorm running statistics restored afterwards; the weights are then frozen."""
+        image = self.spec.kind == "image"
+        nets = (self.enc, self.dec)
+        saved = [{name: buf.clone() for name, buf in net.named_buffers()} for net in nets]
+        while not bool(self.calib.frozen):
+            x = real()
+            mu, logvar = self.posterior(x)
+            x_rec = self.decode(mu + (0.5 * logvar).exp() * torch.randn_like(mu))
+            self.calib.observe(reconstruction_terms(x, x_rec, image))
+        for net, buffers in zip(nets, saved, strict=True):
+            for name, buf in net.named_buffers():
+                buf.copy_(buffers[name])
 
     def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:
         out = self.vae_losses(real(), real)

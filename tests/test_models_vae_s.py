@@ -3,6 +3,7 @@ the §III calibration, the Alg. 1 accuracy gates and which parameters each step 
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -138,8 +139,9 @@ def test_calibration_ratios_then_frozen() -> None:
 
 
 def test_vaes_step_weights_sum_and_points_fallback() -> None:
+    """``calibration=running`` (the old reading): step 0 trains with the ratios of its own batch."""
     torch.manual_seed(0)
-    m = VAES(VAESConfig(**SMALL, calibration_steps=2), IMAGES)
+    m = VAES(VAESConfig(**SMALL, calibration_steps=2, calibration="running"), IMAGES)
     m.optimizers = m.configure_optimizers()
     x = torch.rand(8, 1, 32, 32) * 2 - 1
     out = m.train_step(lambda: x, 0)
@@ -148,7 +150,7 @@ def test_vaes_step_weights_sum_and_points_fallback() -> None:
     np.testing.assert_allclose(w.numpy(), (raw[1] / raw).numpy(), rtol=1e-5)  # first probe step: ratios
     assert float(out["rec"]) == pytest.approx(float((w * raw).sum()), rel=1e-5)
     assert float(out["loss"]) == pytest.approx(float(out["rec"] + out["kl"] + out["tc"]), rel=1e-5)
-    p = VAES(VAESConfig(**SMALL), POINTS)
+    p = VAES(VAESConfig(**SMALL, calibration="running"), POINTS)
     p.optimizers = p.configure_optimizers()
     po: dict = {}
     changed = _params_changed(p, lambda: po.update(p.train_step(lambda: torch.randn(8, 2), 0)))
@@ -156,6 +158,62 @@ def test_vaes_step_weights_sum_and_points_fallback() -> None:
     assert all(n.startswith(("enc.", "dec.")) for n in changed)
     assert [float(po[f"w_{t}"]) for t in ("dssim", "sobel", "gabor")] == [0.0, 0.0, 0.0]
     assert float(po["w_mae"]) == pytest.approx(float(po["L_mse"] / po["L_mae"]), rel=1e-5)
+
+
+def test_dry_probe_makes_no_update_then_fixes_the_weights() -> None:
+    """AVAE-S §III, "we probed the loss components for 1 epoch and determined the weights and used
+    those weights in all the experiments thereafter": the default probe reads ``calibration_steps``
+    fresh batches with the untrained networks (no optimiser step, BatchNorm statistics untouched),
+    sets λ_i = mean L_MSE / mean L_i over them, and the first training step already uses those λ."""
+    torch.manual_seed(0)
+    m = VAES(VAESConfig(**SMALL, calibration_steps=3), IMAGES)
+    m.optimizers = m.configure_optimizers()
+    initial = copy.deepcopy(m)
+    g = torch.Generator().manual_seed(4)
+    drawn: list[torch.Tensor] = []
+
+    def real() -> torch.Tensor:
+        drawn.append(torch.rand(8, 1, 32, 32, generator=g) * 2 - 1)
+        return drawn[-1]
+
+    torch.manual_seed(7)
+    out = m.train_step(real, 0)
+    assert len(drawn) == 4  # the training batch, then three probe batches
+    assert int(m.optimizers["vae"].state[m.optimizers["vae"].param_groups[0]["params"][0]]["step"]) == 1
+    tracked = [int(mod.num_batches_tracked) for mod in m.modules() if isinstance(mod, nn.BatchNorm2d)]
+    assert tracked and set(tracked) == {1}  # only the training forward counted: the probe's were undone
+    # the reference: the initial networks on the three probe batches, the same noise draws
+    torch.manual_seed(7)
+    rng = torch.get_rng_state()
+    sums = np.zeros(5)
+    with torch.no_grad():
+        initial.train()
+        torch.set_rng_state(rng)
+        for x in drawn[1:]:
+            mu, logvar = initial.posterior(x)
+            x_rec = initial.decode(mu + (0.5 * logvar).exp() * torch.randn_like(mu))
+            d = (x - x_rec).flatten(1)
+            sums += [float(d.abs().sum(1).mean()), float(0.5 * d.pow(2).sum(1).mean()),
+                     float(vae_s.dssim_term(x, x_rec)), float(vae_s.sobel_term(x, x_rec)),
+                     float(vae_s.gabor_term(x, x_rec))]
+    w = np.array([float(out[f"w_{t}"]) for t in vae_s.TERMS])
+    np.testing.assert_allclose(w, sums[1] / sums, rtol=1e-4)
+    raw = torch.stack([out[f"L_{t}"] for t in vae_s.TERMS])
+    assert float(out["rec"]) == pytest.approx(float((torch.tensor(w, dtype=raw.dtype) * raw).sum()), rel=1e-4)
+    later = m.train_step(real, 1)
+    assert len(drawn) == 5 and np.allclose([float(later[f"w_{t}"]) for t in vae_s.TERMS], w)
+
+
+def test_kl_and_tc_weights_are_eq_10s_ones_and_not_calibrated() -> None:
+    """Eq. 10 / Alg. 1: L_VAE = L_REC + L_KL + L_KL-TC with unit weights; the probe sets only the λ_i of
+    eq. 5 (the paper's example compares L1 with L2). ``kl_weight`` and ``tc_weight`` multiply their terms."""
+    torch.manual_seed(0)
+    m = VAES(VAESConfig(**SMALL, calibration_steps=1, kl_weight=2.5, tc_weight=0.5), IMAGES)
+    m.optimizers = m.configure_optimizers()
+    x = torch.rand(8, 1, 32, 32) * 2 - 1
+    out = m.train_step(lambda: x, 0)
+    assert float(out["loss"]) == pytest.approx(float(out["rec"] + 2.5 * out["kl"] + 0.5 * out["tc"]), rel=1e-5)
+    assert (VAESConfig().kl_weight, VAESConfig().tc_weight) == (1.0, 1.0)
 
 
 # ---- AVAE / AVAE-S (Alg. 1) ----------------------------------------------------------------------
@@ -174,9 +232,12 @@ def test_dis_and_adversarial_terms_against_explicit_logs() -> None:
     s = lambda v: 1 / (1 + np.exp(-v.numpy()))  # noqa: E731
     ref_d = -np.mean(np.log(s(lr))) - np.mean(np.log(1 - s(lf)))
     assert float(avae_s.dis_loss(lr, lf)) == pytest.approx(ref_d, rel=1e-6)
-    assert float(avae_s.adversarial_term(lf)) == pytest.approx(-np.mean(np.log(s(lf))), rel=1e-6)
-    # the VAE term falls as Dis calls x̃ more real (the reading of the paper's sign)
-    assert float(avae_s.adversarial_term(lf + 1)) < float(avae_s.adversarial_term(lf))
+    # default: Alg. 1's literal log(1 − Dis(x̃)) (saturating); the non-saturating −log Dis(x̃) as a setting
+    assert float(avae_s.adversarial_term(lf)) == pytest.approx(np.mean(np.log(1 - s(lf))), rel=1e-6)
+    assert float(avae_s.adversarial_term(lf, "non_saturating")) == pytest.approx(-np.mean(np.log(s(lf))), rel=1e-6)
+    # either VAE term falls as Dis calls x̃ more real (the reading of the paper's sign)
+    for form in ("saturating", "non_saturating"):
+        assert float(avae_s.adversarial_term(lf + 1, form)) < float(avae_s.adversarial_term(lf, form))
 
 
 def _params_changed(model: nn.Module, fn) -> set[str]:  # noqa: ANN001
