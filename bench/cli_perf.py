@@ -43,9 +43,26 @@ def _load(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _cuda_record(perf_dir: Path, pattern: str) -> dict[str, Any] | None:
+    """The newest ``pattern`` JSON measured on a CUDA device (a ``--device cpu --tiny`` smoke run never counts)."""
+    recs = [r for r in (_load(p) for p in sorted(perf_dir.glob(pattern))) if r and str(r.get("device", "")).startswith("cuda")]
+    return max(recs, key=lambda r: r.get("time_utc", "")) if recs else None
+
+
 def _gpu_measurements(perf_dir: Path) -> dict[str, Any] | None:
+    """Per-model GPU training times: ``make gpu-check``'s train + pack JSON when present, else
+    ``benchmarks/gpu_throughput.py``'s JSON."""
+    train = _cuda_record(perf_dir, "gpu_check-train-*.json")
+    if train is not None:
+        pack = _cuda_record(perf_dir, "gpu_check-pack-*.json")
+        return {**train, "packed": (pack or {}).get("packed", {}), "source": "gpu_check"}
     files = sorted(perf_dir.glob("gpu_throughput-*.json"))
     return _load(files[-1]) if files else None
+
+
+def _gpu_eval(perf_dir: Path) -> dict[str, Any] | None:
+    """``make gpu-check``'s evaluation part measured on a CUDA device, if any."""
+    return _cuda_record(perf_dir, "gpu_check-eval-*.json")
 
 
 def estimate(perf_dir: Path, *, peak_tflops: float = PEAK_TF32_H100, utilisation: float = 0.30, op_us: float = 8.0,
@@ -55,6 +72,7 @@ def estimate(perf_dir: Path, *, peak_tflops: float = PEAK_TF32_H100, utilisation
     if flops is None:
         raise BenchError(f"no {perf_dir / 'flops.json'}; run: python -m benchmarks.flops")
     gpu = _gpu_measurements(perf_dir)
+    gpu_eval = _gpu_eval(perf_dir)
     peak = peak_tflops * 1e12
     ext_flops = flops["extractor_flops_per_image"]
     rows = []
@@ -80,10 +98,18 @@ def estimate(perf_dir: Path, *, peak_tflops: float = PEAK_TF32_H100, utilisation
         per_run = sum(ext_flops[e] for e in extractors) * n_fake
         datasets = {g["dataset"] for g in sw["groups"]}
         real = sum(ext_flops[e] for e in extractors) * N_REAL_PAPER * len(datasets)
-        eval_s = (per_run * sw["cells"] + real) / (peak * eval_utilisation)
+        eval_s, eval_basis = (per_run * sw["cells"] + real) / (peak * eval_utilisation), "estimate"
+        if gpu_eval is not None and extractors:
+            # measured: the whole battery's seconds per image on the GPU, times the share of its FLOPs these
+            # extractors are, times the images (n samples per run, the real statistics once per dataset)
+            battery = sum(ext_flops[e] for e in set(EXTRACTOR_OF.values()))
+            share = sum(ext_flops[e] for e in extractors) / battery
+            images = n_fake * sw["cells"] + N_REAL_PAPER * len(datasets)
+            eval_s, eval_basis = gpu_eval["suite_s_per_image_cold"] * share * images, "measured"
         rows.append({"sweep": name, "paper": sw["paper"], "runs": sw["cells"], "iterations": iters,
                      "train_gpu_h": train_s / 3600, "eval_gpu_h": eval_s / 3600, "total_gpu_h": (train_s + eval_s) / 3600,
-                     "basis": "+".join(sorted(bases)), "extractors": extractors, "groups": sw["groups"],
+                     "basis": "+".join(sorted(bases)), "eval_basis": eval_basis if extractors else "none",
+                     "extractors": extractors, "groups": sw["groups"],
                      "launch_bound_groups": sum(g["t_launch_s"] > g["t_flop_s"] for g in sw["groups"]),
                      "n_groups": len(sw["groups"])})
     return rows
@@ -185,7 +211,9 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
         out += ["**No GPU was lent during this work: every number below was measured on the CPU, and no GPU number "
                 "is claimed.** The GPU measurements are one command each on a GPU node (they write their JSON here "
                 "and this report picks them up):", "",
-                "```bash", "python -m benchmarks.gpu_throughput            # fp32 vs bf16+channels_last vs +compile, "
+                "```bash", "make gpu-check                                  # = python -m benchmarks.gpu_check: every "
+                "model fp32 / bf16+cl (+compile), CPU resume, eval battery vs libraries, k-packing (≤ 6 min)",
+                "python -m benchmarks.gpu_throughput            # fp32 vs bf16+channels_last vs +compile, "
                 "k = 1, 2, 4, 8 packed runs, FLOPs and fraction of peak",
                 "python -m benchmarks.compare_eval --device cuda --n 1024 --bf16   # evaluation battery vs the libraries",
                 "python -m bench perf report                     # re-render this file", "```", ""]
@@ -282,7 +310,7 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
         out += ["", "Training steps: width 16, batch 32, 32 px (a CPU-sized configuration, not the papers' width 128). "
                 "Evaluation: the battery above on 16 + 16 images.", ""]
         out += precision_effect(bench)
-    if gpu:
+    if gpu and gpu.get("source") != "gpu_check":
         out += [f"## GPU throughput ({gpu['device']})", "", _prov(gpu), "",
                 f"Width {gpu['width']}, batch {gpu['batch']}, {gpu['res']} px, data on the device.", "",
                 "| model | GFLOP/it | fp32 ms/it | bf16+cl ms/it | +compile ms/it | best fraction of peak |",
@@ -298,6 +326,7 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
             out.append(f"| {k} (aggregate it/s) | " + " | ".join(
                 f"{p['aggregate_it_per_s']:.0f}" if "aggregate_it_per_s" in p else "error" for p in packs) + " |")
         out += [""]
+    out += gpu_check_section(gpu, _gpu_eval(perf_dir))
     flops = _load(perf_dir / "flops.json")
     if flops:
         out += ["## FLOPs per iteration (counted, device-independent)", "", _prov(flops), "",
@@ -326,7 +355,8 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
                 "|---|---:|---:|---:|---:|---:|---:|---|"]
         for r in rows:
             out.append(f"| {r['sweep']} | {r['runs']} | {r['iterations']:,} | {r['launch_bound_groups']}/{r['n_groups']} | "
-                       f"{r['train_gpu_h']:.0f} | {r['eval_gpu_h']:.1f} | {r['total_gpu_h']:.0f} | {r['basis']} |")
+                       f"{r['train_gpu_h']:.0f} | {r['eval_gpu_h']:.1f} | {r['total_gpu_h']:.0f} | "
+                       f"train {r['basis']}, eval {r.get('eval_basis', 'estimate')} |")
         out += [""]
     out += ["## Training options (all off by default)", "",
             "`RunSpec(precision=\"bf16\")` (bf16 autocast around each iteration; part of the run identity), "
@@ -340,3 +370,47 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
     if notes.exists():
         out += [notes.read_text().rstrip(), ""]
     return "\n".join(out)
+
+
+def _cell(row: dict[str, Any], variant: str) -> str:
+    r = row.get(variant)
+    if r is None:
+        return "—"
+    if "error" in r:
+        return "error"
+    return f"{r['ms_per_iteration']:.2f}" + (f" ({r['compile_s']:.0f} s)" if "compile_s" in r else "")
+
+
+def gpu_check_section(gpu: dict[str, Any] | None, ev: dict[str, Any] | None) -> list[str]:
+    """``make gpu-check``'s measurements (CUDA only): ms/iteration per model, fp32 vs bf16 + channels_last (+ compile),
+    the CPU resume of the device checkpoint, the evaluation battery vs the libraries, and the k-packing curve."""
+    out: list[str] = []
+    if gpu and gpu.get("source") == "gpu_check":
+        env = gpu.get("environment", {})
+        out += [f"## GPU check ({gpu['device']})", "", _prov(gpu), "",
+                f"Driver {env.get('driver', '?')}, torch {env.get('torch', '?')}, CUDA {env.get('cuda', '?')}. "
+                f"`{gpu['dataset']}`, `{gpu['protocol']}` protocol, width {gpu['width']}, batch {gpu['batch']}, "
+                f"{gpu['res']} px, {gpu['steps']} timed steps after {gpu['warmup']} warm-up steps, data on the device.", "",
+                "| model | GFLOP/it | fp32 ms/it | bf16+cl ms/it | +compile ms/it (compile s) | losses finite | "
+                "resumes on CPU |", "|---|---:|---:|---:|---:|---|---|"]
+        for k, v in sorted(gpu["models"].items()):
+            finite = all(r.get("finite", False) for x, r in v.items() if isinstance(r, dict) and "ms_per_iteration" in r)
+            out.append(f"| {k} | {v.get('flops_per_iteration', 0) / 1e9:.2f} | {_cell(v, 'fp32')} | "
+                       f"{_cell(v, 'bf16+cl')} | {_cell(v, 'bf16+cl+compile')} | {'yes' if finite else '**no**'} | "
+                       f"{'yes' if v.get('resume_on_cpu', {}).get('ok') else '**no**'} |")
+        if gpu.get("packed"):
+            ks = [p["k"] for p in next(iter(gpu["packed"].values()))]
+            out += ["", "Packed runs (aggregate iterations/s of k concurrent processes on the one GPU, fp32):", "",
+                    "| model | " + " | ".join(f"k = {k}" for k in ks) + " |", "|---|" + "---:|" * len(ks)]
+            for k, packs in gpu["packed"].items():
+                out.append(f"| {k} | " + " | ".join(
+                    f"{p['aggregate_it_per_s']:.0f}" if "aggregate_it_per_s" in p else "error" for p in packs) + " |")
+        out += [""]
+    if ev:
+        t = ev["times_s"]
+        out += [f"### Evaluation battery on the GPU ({ev['device']})", "",
+                f"{ev['n_fake']} generated + {ev['n_real']} real images, random-initialised upstream weights: suite "
+                f"{t['suite_cold']:.1f} s cold / {t['suite_warm']:.1f} s warm vs the libraries {t['baseline_cold']:.1f} s "
+                f"cold: **{ev['ratio_cold']:.2f}x** ({ev['suite_s_per_image_cold'] * 1e3:.2f} ms per image for the whole "
+                f"battery). Largest relative disagreement with the libraries: {ev['max_rel_disagreement']:.1e}.", ""]
+    return out

@@ -1,8 +1,10 @@
 """``python -m bench weights``: fill the weights directory (run on a machine with internet).
 
 Every pretrained file the metrics use is fetched under its upstream file name into ``--weights-dir``
-(default ``$BENCH_WEIGHTS_DIR``, else ``~/.cache/hybrid-bench/weights``); files already there are kept.
-``--list`` only reports what is present. Offline jobs then read the same directory and never download.
+(default ``$BENCH_WEIGHTS_DIR``, else ``~/.cache/hybrid-bench/weights``); files already there, or in the
+libraries' own caches (torch.hub's ``checkpoints/``…, see :func:`metrics.weights.candidates`), are kept.
+``--list`` reports each name (what ``--only`` takes), its file and where it was found. Runs fetch a
+missing file on first use anyway; offline jobs (``--offline`` / ``BENCH_OFFLINE=1``) never download.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from bench.cli import arguments, command
 
 def _weights_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-dir", default=None, help="target directory (default $BENCH_WEIGHTS_DIR or ~/.cache/...)")
-    p.add_argument("--only", default=None, help="comma-separated subset of the table's names")
+    p.add_argument("--only", default=None, help="comma-separated names, as --list shows them (e.g. inception-v3-compat,alexnet)")
     p.add_argument("--list", action="store_true", help="show each file, whether it is present and who uses it")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -29,10 +31,12 @@ def cmd_weights(args: argparse.Namespace) -> int:
         W.entry(name)  # unknown name → one line, exit 2
     d = W.resolve_dir(args.weights_dir)
     if args.list:
-        present = W.status(args.weights_dir)
+        width = max(len(n) for n in names)
         for name in names:
-            w = W.TABLE[name]
-            print(f"{'ok     ' if present[name] else 'missing'}  {w.file:<45}  {', '.join(w.used_by)}  ({w.loader})")
+            w, found = W.TABLE[name], W.find(name, args.weights_dir)
+            where = f"at {found}" if found is not None and found.parent != d else ""
+            print(f"{'ok     ' if found else 'missing'}  {name:<{width}}  {w.file:<45}  {', '.join(w.used_by)}  "
+                  f"({w.loader}) {where}".rstrip())
         print(f"weights directory: {d}")
         return 0
     fetched = W.download(names, args.weights_dir, progress=not args.quiet)

@@ -8,7 +8,8 @@ A PATH is one of:
   ``sample_mode``);
 * an **image folder** (searched recursively for .png/.jpg/.jpeg/.bmp/.webp/.tif/.tiff/.gif): all
   images must have one size; grayscale ("L") stays one channel unless the folder also holds colour
-  images, then everything is RGB; other modes (RGBA, palette, 16-bit…) are converted to RGB;
+  images, then everything is RGB; other modes (RGBA, palette, 16-bit…) are converted to RGB; class
+  sub-directories are labels (torchvision's ``ImageFolder`` convention), which the domain metrics use;
 * an **.npz** file with a uint8 ``images`` array (N, H, W, C) with C = 1 or 3, or (N, H, W) for
   grayscale;
 * a **dataset name with a split**, ``cifar10:test`` (default split ``test``).
@@ -49,6 +50,7 @@ class Source:
     dataset: Dataset | None = None  # dataset sources and run directories
     split: str | None = None
     model: Any = None  # models.base.Model for run directories
+    labels: Tensor | None = None  # class labels of a labelled image folder (ImageFolder convention)
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,7 +64,16 @@ class Source:
 
 def read_folder(path: str | Path) -> Tensor:
     """All images under ``path`` (recursive, sorted) as uint8 (N, C, H, W); one size required."""
+    return read_labelled_folder(path)[0]
+
+
+def read_labelled_folder(path: str | Path) -> tuple[Tensor, Tensor | None, list[str] | None]:
+    """Images under ``path`` (as :func:`read_folder`), with labels and class names when the folder follows
+    torchvision's ``ImageFolder`` convention (images in two or more class sub-directories, none at the top:
+    :func:`bench.data.real.folder_classes`), else ``(images, None, None)``."""
     from PIL import Image
+
+    from bench.data.real import folder_classes
 
     root = Path(path)
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -75,20 +86,25 @@ def read_folder(path: str | Path) -> Tensor:
                 im.load()
                 mode = "L" if im.mode in ("L", "1") else "RGB"
                 arr = np.asarray(im.convert(mode))
-        except OSError as err:
+        except (OSError, ValueError) as err:
             raise SourceError(f"cannot read image {f}: {err}") from None
         size = arr.shape[:2]
         if first_size is None:
             first_size, first_file = size, f
         elif size != first_size:
-            raise SourceError(f"images in {root} have different sizes: {first_file.name} is "
-                              f"{first_size[1]}x{first_size[0]}, {f.name} is {size[1]}x{size[0]} (resize them to one size)")
+            raise SourceError(f"images in {root} have different sizes: {first_file} is "
+                              f"{first_size[1]}x{first_size[0]}, {f} is {size[1]}x{size[0]} (resize them to one size)")
         arrays.append(arr)
     if any(a.ndim == 3 for a in arrays):  # some colour: everything RGB (grayscale repeated)
         arrays = [np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else a for a in arrays]
     else:
         arrays = [a[..., None] for a in arrays]
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    classes = folder_classes(root, files)
+    if classes is None:
+        return images, None, None
+    index = {c: i for i, c in enumerate(classes)}
+    return images, torch.tensor([index[f.relative_to(root).parts[0]] for f in files]), classes
 
 
 def read_npz(path: str | Path) -> Tensor:
@@ -149,7 +165,8 @@ def load_source(path: str, *, data_root: str | None = None, device: str = "cpu")
             model, dataset, cfg = load_run(p, data_root, device)
             return Source("run", path, dataset=dataset, split="test", model=model,
                           info={"run_id": cfg.get("run_id"), "step": cfg.get("checkpoint_step")})
-        return Source("folder", path, images=read_folder(p))
+        images, labels, classes = read_labelled_folder(p)
+        return Source("folder", path, images=images, labels=labels, info={"classes": classes} if classes else {})
     if p.is_file():
         if p.suffix.lower() != ".npz":
             raise SourceError(f"{path}: expected an image folder, an .npz file, a run directory or dataset:split")
@@ -188,9 +205,11 @@ def rgb_dataset(dataset: Dataset) -> Dataset:
     return Dataset(spec, splits)
 
 
-def images_dataset(images: Tensor, name: str = "custom") -> Dataset:
-    """A :class:`Dataset` around a bare image set (no labels): the set is every split (``val`` is
-    the suite's seeded 10 % slice of it)."""
-    spec = DataSpec(name, "image", tuple(images.shape[1:]), None, f"images from {name}")
-    whole = Split(images, None)
+def images_dataset(images: Tensor, name: str = "custom", labels: Tensor | None = None) -> Dataset:
+    """A :class:`Dataset` around a bare image set, with its class labels if it has them: the set is every
+    split (``val`` is the suite's seeded slice of it)."""
+    n_classes = None if labels is None else int(labels.max()) + 1
+    spec = DataSpec(name, "image", tuple(images.shape[1:]), n_classes,
+                    f"images from {name}" + ("" if labels is None else f" ({n_classes} classes)"))
+    whole = Split(images, labels)
     return Dataset(spec, {"train": whole, "test": whole})

@@ -146,8 +146,10 @@ def _moments(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def baseline(fakes: Tensor, real: Tensor, wdir: Path, png_dir: Path, device: str,
-             warm: dict[str, Any] | None) -> tuple[dict, float]:
-    """The libraries called separately on the same images; ``warm`` holds real-side caches (None: cold)."""
+             warm: dict[str, Any] | None, full: bool = True) -> tuple[dict, float]:
+    """The libraries called separately on the same images; ``warm`` holds real-side caches (None: cold).
+    ``full=False`` (smoke runs): torch-fidelity only, without the 2048-d FID (whose ``sqrtm`` takes most of a
+    minute on one CPU core): is, kid, precision, recall and the 64 / 192 / 768-d layer FIDs."""
     from cleanfid.fid import compute_fid, frechet_distance, get_model_features
     from cleanfid.inception_torchscript import InceptionV3W
     from torch_fidelity import calculate_metrics
@@ -163,12 +165,18 @@ def baseline(fakes: Tensor, real: Tensor, wdir: Path, png_dir: Path, device: str
     vals: dict[str, float] = {}
     sync(device)
     t0 = time.perf_counter()
-    r = calculate_metrics(isc=True, fid=True, kid=True, prc=True, kid_subset_size=min(1000, n), **tf_common)
-    vals.update(fid=r["frechet_inception_distance"], is_=r["inception_score_mean"], kid=r["kernel_inception_distance_mean"],
-                precision=r["precision"], recall=r["recall"])
+    r = calculate_metrics(isc=True, fid=full, kid=True, prc=True, kid_subset_size=min(1000, n), **tf_common)
+    vals.update(is_=r["inception_score_mean"], kid=r["kernel_inception_distance_mean"], precision=r["precision"],
+                recall=r["recall"])
+    if full:
+        vals["fid"] = r["frechet_inception_distance"]
     for layer in ("64", "192", "768"):
         r = calculate_metrics(fid=True, feature_layer_fid=layer, **tf_common)
         vals[f"fid_{layer}"] = r["frechet_inception_distance"]
+    if not full:
+        sync(device)
+        vals["is"] = vals.pop("is_")
+        return vals, time.perf_counter() - t0
     # clean-fid: generator images streamed through gen=, real images from their PNG folder
     model = InceptionV3W(str(wdir), download=False, resize_inside=False).to(device)
     bs = 32 if n % 32 == 0 else n
@@ -239,8 +247,11 @@ def rel(a: float, b: float) -> float:
 
 
 def compare(n: int, device: str, bf16: bool, repeats: int = 1, log: Callable[[str], None] = print,
-            warm_baseline: bool = True) -> dict[str, Any]:
-    """Run both sides (cold and warm, ``repeats`` times each, best time kept) and return the record."""
+            warm_baseline: bool = True, time_sqrtm: bool = True, warm_suite: bool = True,
+            full_baseline: bool = True) -> dict[str, Any]:
+    """Run both sides (cold and warm, ``repeats`` times each, best time kept) and return the record
+    (``time_sqrtm=False`` / ``warm_suite=False``: skip the separate 2048-d ``sqrtm`` timing / the suite's warm
+    run, for smoke runs; ``full_baseline=False``: the reduced baseline of :func:`baseline`)."""
     wdir = timing_weights_dir()
     fakes, ds = image_sets(n)
     real = ds.train.uint8()
@@ -260,10 +271,11 @@ def compare(n: int, device: str, bf16: bool, repeats: int = 1, log: Callable[[st
             s_vals, t = suite(fakes, ds, wdir, stats, device)
             times["suite_cold"].append(t)
             log(f"suite cold: {t:.1f} s")
-            _, t = suite(fakes, ds, wdir, stats, device)
-            times["suite_warm"].append(t)
-            log(f"suite warm: {t:.1f} s")
-            b_vals, t = baseline(fakes, real, wdir, png_dir, device, None)
+            if warm_suite:
+                _, t = suite(fakes, ds, wdir, stats, device)
+                times["suite_warm"].append(t)
+                log(f"suite warm: {t:.1f} s")
+            b_vals, t = baseline(fakes, real, wdir, png_dir, device, None, full=full_baseline)
             times["baseline_cold"].append(t)
             log(f"baseline cold: {t:.1f} s")
         bw_vals: dict[str, float] = {}
@@ -275,6 +287,7 @@ def compare(n: int, device: str, bf16: bool, repeats: int = 1, log: Callable[[st
                 log(f"baseline warm: {t:.1f} s")
         else:
             del times["baseline_warm"]
+        times = {k: v for k, v in times.items() if v}
         rec["times_s"] = {k: min(v) for k, v in times.items()}
         rec["times_all_s"] = times
         rec["ratio_cold"] = rec["times_s"]["baseline_cold"] / rec["times_s"]["suite_cold"]
@@ -282,11 +295,12 @@ def compare(n: int, device: str, bf16: bool, repeats: int = 1, log: Callable[[st
         rec["agreement_rel"] = {k: rel(s_vals[k], b_vals[k]) for k in b_vals if k in s_vals}
         # at n <= 2048 the suite's Fréchet route is the n × n eigenproblem (metrics/frechet.py) while every library
         # call pays a 2048 × 2048 sqrtm: 4 such FIDs (fid, fid_clean, fid_tv16, frd). At n > 2048 both pay them.
-        t_sqrtm = sqrtm_seconds()
-        rec["sqrtm_2048_s"] = t_sqrtm
-        rec["baseline_2048_frechets"] = 4
+        t_sqrtm = sqrtm_seconds() if time_sqrtm else 0.0
+        rec["sqrtm_2048_s"] = t_sqrtm if time_sqrtm else None
+        rec["baseline_2048_frechets"] = 4 if full_baseline else 0
+        rec["baseline"] = "full" if full_baseline else "torch-fidelity without the 2048-d FID (smoke run)"
         rec["ratio_cold_without_frechet_route"] = (rec["times_s"]["baseline_cold"] - 4 * t_sqrtm) / rec["times_s"]["suite_cold"]
-        if warm_baseline:
+        if warm_baseline and warm_suite:
             rec["ratio_warm"] = rec["times_s"]["baseline_warm"] / rec["times_s"]["suite_warm"]
             rec["ratio_warm_without_frechet_route"] = ((rec["times_s"]["baseline_warm"] - 4 * t_sqrtm)
                                                        / rec["times_s"]["suite_warm"])

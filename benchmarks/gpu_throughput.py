@@ -67,14 +67,15 @@ def cifar_like(n: int = 50_000, res: int = 32, seed: int = 0) -> tuple[DataSpec,
 
 
 def build_trainer(name: str, device: torch.device, width: int, batch: int, variant: dict[str, Any], res: int,
-                  seed: int = 0, n_data: int = 50_000) -> Any:
-    """A :class:`bench.trainer.Trainer` for model ``name`` with the variant's options and the data on the device."""
+                  seed: int = 0, n_data: int = 50_000, data: tuple[DataSpec, Split] | None = None) -> Any:
+    """A :class:`bench.trainer.Trainer` for model ``name`` with the variant's options and the data on the device
+    (``data``: a dataset's (spec, train split), else CIFAR-size random images)."""
     from bench import config as cfgmod
     from bench.registry import models
     from bench.trainer import Trainer
     from benchmarks.common import bench_overrides
 
-    spec, split = cifar_like(n_data, res, seed)
+    spec, split = data if data is not None else cifar_like(n_data, res, seed)
     cls = models().get(name)
     cfg = cls.Config()
     cfg = cfgmod.override(cfg, cls.dataset_defaults(spec))

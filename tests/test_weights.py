@@ -62,6 +62,7 @@ def fake_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, byt
         "offline": W.WeightsFile("offline", "gone.pth", (src / "gone.pth").as_uri(), "test", ("m",)),
     }
     monkeypatch.setattr(W, "TABLE", table)
+    monkeypatch.delenv("BENCH_OFFLINE", raising=False)  # file:// URLs: the downloader's own path, no network
     return payload
 
 
@@ -73,9 +74,9 @@ def test_download_checks_hash_and_extracts_archives(tmp_path: Path, fake_table: 
     assert (d / good).read_bytes() == fake_table["good"]
     assert (d / "owner_repo_main" / "hubconf.py").read_text() == "dependencies = []\n"
     assert W.download(["good", "repo"], d, progress=False) == []  # present files are kept, not re-fetched
-    with pytest.raises(BenchError, match=r"^could not fetch bad-00000000.pth from file://.*"):
+    with pytest.raises(BenchError, match=r"^could not download bad-00000000.pth from file://.*"):
         W.download(["bad"], d, progress=False)
-    with pytest.raises(BenchError, match="could not fetch gone.pth"):
+    with pytest.raises(BenchError, match="could not download gone.pth"):
         W.download(["offline"], d, progress=False)
     assert sorted(p.name for p in d.iterdir()) == sorted([good, "owner_repo_main"])  # nothing half-written
     assert W.status(d) == {"good": True, "bad": False, "repo": True, "offline": False}
@@ -96,4 +97,38 @@ def test_cli_weights_list_fetch_and_errors(tmp_path: Path, fake_table: dict[str,
     err = capsys.readouterr().err
     assert err.startswith("error: unknown weights 'nope'") and err.count("\n") == 1
     assert main(["weights", "--only", "offline", "--weights-dir", d, "--quiet"]) == 2
-    assert capsys.readouterr().err.startswith("error: could not fetch gone.pth")
+    assert capsys.readouterr().err.startswith("error: could not download gone.pth")
+
+
+def test_found_in_the_libraries_caches_after_the_weights_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A file torchvision / torch-fidelity / lpips already fetched (torch.hub's checkpoints/), DINOv2's code
+    in torch.hub's repository folder and clean-fid's /tmp copy are used as they are; the suite's weights
+    directory comes first; offline, nothing else is needed."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(W, "CLEAN_FID_CACHE", tmp_path / "cleanfid-tmp")
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    hub = tmp_path / "torch" / "hub"
+    (hub / "checkpoints").mkdir(parents=True)
+    for name in ("resnet50", "inception-v3-compat", "alexnet"):  # torch.hub.load_state_dict_from_url's names
+        (hub / "checkpoints" / W.TABLE[name].file).write_bytes(b"x")
+    (hub / "facebookresearch_dinov2_main").mkdir()  # torch.hub.load("facebookresearch/dinov2", ...)
+    (tmp_path / "cleanfid-tmp").mkdir()
+    (tmp_path / "cleanfid-tmp" / "inception-2015-12-05.pt").write_bytes(b"x")
+    d = tmp_path / "w"
+    assert W.ensure("resnet50", d) == hub / "checkpoints" / "resnet50-0676ba61.pth"
+    assert W.ensure("inception-v3-compat", d) == hub / "checkpoints" / "weights-inception-2015-12-05-6726825d.pth"
+    assert W.ensure("dinov2-repo", d) == hub / "facebookresearch_dinov2_main"
+    assert W.ensure("clean-fid-inception", d) == tmp_path / "cleanfid-tmp" / "inception-2015-12-05.pt"
+    with pytest.raises(MissingResourceError, match="missing weights file inception_v3_google-0cc3c7bd.pth"):
+        W.ensure("inception-v3-tv", d)  # in no cache
+    d.mkdir()
+    (d / "resnet50-0676ba61.pth").write_bytes(b"y")
+    assert W.ensure("resnet50", d) == d / "resnet50-0676ba61.pth"  # the suite's directory first
+    found = {"inception-v3-compat", "clean-fid-inception", "resnet50", "dinov2-repo", "alexnet"}
+    assert W.status(d) == {name: name in found for name in W.TABLE}
+    assert W.download(["resnet50", "alexnet"], d) == []  # nothing to fetch: no network needed
+    assert main(["weights", "--list", "--weights-dir", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert f"at {hub / 'checkpoints' / 'alexnet-owt-7be5be79.pth'}" in out
+    assert all(f" {name} " in out for name in W.TABLE)  # --list shows the names --only takes

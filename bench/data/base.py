@@ -52,6 +52,7 @@ class Split:
     data: Tensor
     labels: Tensor | None = None
     kind: Literal["image", "points"] = "image"
+    origin: str = ""  # where a derived split was cut from (empty for a dataset's own split)
 
     def __len__(self) -> int:
         return int(self.data.shape[0])
@@ -79,20 +80,51 @@ class Split:
         return Split(self.data[idx], labels, self.kind)
 
 
+VAL_SEED = 12345
+VAL_FROM_TEST = "test, seeded half A (no official val split; never a training image)"
+
+
 @dataclass
 class Dataset:
-    """A dataset: its spec and its splits (``val`` defaults to a seeded slice of ``train``)."""
+    """A dataset: its spec and its splits.
+
+    ``val`` is the official validation split where the dataset has one (CelebA); otherwise it is a seeded
+    half ("half A") of the *test* split, so that it holds no image any model trained on (α-GAN §4 trains its
+    independent critic on held-out data). :meth:`held_out` gives both halves and says where they come from.
+    """
 
     spec: DataSpec
     splits: dict[str, Split] = field(default_factory=dict)
 
+    def _test_halves(self) -> tuple[Split, Split]:
+        test = self.splits["test"]
+        perm = torch.randperm(len(test), generator=torch.Generator().manual_seed(VAL_SEED))
+        half = max(1, len(test) // 2)
+        a, b = perm[:half].sort().values, perm[half:].sort().values
+
+        def take(idx: Tensor) -> Split:
+            return Split(test.data[idx], None if test.labels is None else test.labels[idx], test.kind)
+
+        return take(a), take(b)
+
     def split(self, name: str) -> Split:
         if name == "val" and "val" not in self.splits:
-            train = self.splits["train"]
-            self.splits["val"] = train.subset(min(len(train) // 10 or 1, 10_000), seed=12345)
+            a = self._test_halves()[0]
+            self.splits["val"] = Split(a.data, a.labels, a.kind, origin=VAL_FROM_TEST)
         if name not in self.splits:
             raise KeyError(f"{self.spec.name} has no split {name!r}; splits: {', '.join(self.splits)}")
         return self.splits[name]
+
+    def held_out(self) -> tuple[Split, Split, str]:
+        """(critic-training images, evaluation images, source) for metrics that must train on held-out data.
+
+        With an official ``val`` split: (val, test, "val"). Without one: the two seeded halves A and B of the
+        test split, (A, B, :data:`VAL_FROM_TEST`), A being the dataset's ``val``."""
+        if "val" in self.splits and not self.splits["val"].origin:
+            return self.splits["val"], self.split("test"), "val (official split)"
+        a, b = self._test_halves()
+        self.split("val")
+        return a, b, VAL_FROM_TEST
 
     @property
     def train(self) -> Split:

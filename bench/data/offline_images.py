@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from bench.data.base import Dataset, DataSpec, Split
 
 
-def digits(data_root: str | None = None, resolution: int = 32) -> Dataset:
-    """scikit-learn's 1,797 8×8 handwritten digits, bilinearly up-sampled to 32×32, 1 channel.
+def digits(data_root: str | None = None, size: int = 32) -> Dataset:
+    """scikit-learn's 1,797 8×8 handwritten digits, bilinearly up-sampled to ``size``×``size`` (default 32;
+    ``digits@16`` loads 16 px, which keeps every source pixel), 1 channel.
 
     A fixed, seeded 1,497 / 300 train / test split; labels 0–9.
     """
@@ -19,13 +20,13 @@ def digits(data_root: str | None = None, resolution: int = 32) -> Dataset:
 
     bunch = load_digits()
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0  # [0, 1]
-    x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False)
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
     x = (x.clamp(0, 1) * 255).round().to(torch.uint8)
     y = torch.tensor(bunch.target, dtype=torch.long)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
     tr, te = perm[:1497], perm[1497:]
-    spec = DataSpec("digits", "image", (1, resolution, resolution), 10,
-                    "scikit-learn 8x8 digits up-sampled to 32 px (1,497 train / 300 test)")
+    spec = DataSpec("digits" if size == 32 else f"digits@{size}", "image", (1, size, size), 10,
+                    f"scikit-learn 8x8 digits up-sampled to {size} px (1,497 train / 300 test)")
     return Dataset(spec, {"train": Split(x[tr], y[tr]), "test": Split(x[te], y[te])})
 
 

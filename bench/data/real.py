@@ -1,14 +1,17 @@
-"""Real datasets through torchvision, read from ``--data-root`` (never downloaded implicitly).
+"""Real datasets through torchvision, read from ``--data-root``.
 
-Each loader uses torchvision's own dataset class (the real file layout and parsing).
-A missing dataset fails with one line naming the directory looked in and the command
-that fetches it (``python -m bench data download NAME --data-root DIR``, run where there
-is internet, e.g. a login node). Decoded JPEG/LMDB datasets are cached once as ``.npy``
-under ``DATA_ROOT/.hybrid-bench-cache`` and memory-mapped afterwards.
+Each loader uses torchvision's own dataset class (the real file layout and parsing). A dataset that
+is not on disk is downloaded on first use by :func:`bench.data.load` (:mod:`bench.data.remote`: the
+URLs and checksums of torchvision's classes, atomic); with ``--offline`` / ``BENCH_OFFLINE=1`` it fails
+with one line naming the directory looked in and the command that fetches it
+(``python -m bench data download NAME --data-root DIR``, run where there is internet, e.g. a login
+node). Decoded JPEG/LMDB datasets are cached once as ``.npy`` under ``DATA_ROOT/.hybrid-bench-cache``
+and memory-mapped afterwards.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -20,6 +23,7 @@ from PIL import Image
 
 from bench.atomic import write_with
 from bench.data.base import Dataset, DataSpec, Split
+from bench.data.layout import DatasetMissing, default_root, missing
 from bench.errors import MissingResourceError
 
 CACHE_DIR = ".hybrid-bench-cache"
@@ -28,16 +32,8 @@ CELEBA_CROP_FRACTION = 0.7
 LSUN_MAX_IMAGES = 300_000  # LSUN bedroom has 3M images; cap what is decoded and cached
 
 
-def default_root() -> str:
-    """``$BENCH_DATA_ROOT`` or ``~/.cache/hybrid-bench/data``."""
-    return os.environ.get("BENCH_DATA_ROOT", str(Path.home() / ".cache" / "hybrid-bench" / "data"))
-
-
-def _missing(name: str, where: Path) -> MissingResourceError:
-    return MissingResourceError(
-        f"dataset {name!r} not found in {where}; fetch it with: "
-        f"python -m bench data download {name} --data-root {where}"
-    )
+def _missing(name: str, where: Path) -> DatasetMissing:
+    return missing(name, where)
 
 
 def _presence_only(cls: type) -> type:
@@ -219,57 +215,126 @@ def lsun_bedroom(data_root: str | None = None) -> Dataset:
 
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
+FOLDER_RESOLUTION = 64  # default side of folder datasets; ``folder@128`` asks for another
 
 
 def list_images(folder: Path) -> list[Path]:
     """All image files under ``folder`` (recursive, sorted)."""
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def image_folder(data_root: str | None = None, name: str = "folder", size: int = 64, test_fraction: float = 0.1) -> Dataset:
-    """Any folder of images (e.g. FFHQ): centre-cropped, resized to ``size``, seeded train/test split."""
+def folder_classes(folder: Path, files: list[Path]) -> list[str] | None:
+    """Class names by torchvision's ``ImageFolder`` convention: the sorted names of the folder's direct
+    sub-directories, each image labelled by the one it lies under. ``None`` (unlabelled) when some image
+    lies directly in ``folder`` or fewer than two sub-directories hold images."""
+    tops = {f.relative_to(folder).parts[0] if len(f.relative_to(folder).parts) > 1 else None for f in files}
+    if None in tops or len(tops) < 2:
+        return None
+    return sorted(tops)  # type: ignore[arg-type]
+
+
+def folder_cache_dir() -> Path:
+    """Decoded image folders are cached here, never inside the user's folder (which then stays as it was,
+    e.g. for torchvision's ``ImageFolder``): ``$BENCH_CACHE_DIR/folders`` (default ``~/.cache/hybrid-bench``)."""
+    base = os.environ.get("BENCH_CACHE_DIR") or Path.home() / ".cache" / "hybrid-bench"
+    return Path(base).expanduser() / "folders"
+
+
+class FolderError(MissingResourceError):
+    """An image folder that cannot become a dataset (empty, unreadable file, mixed sizes)."""
+
+
+def _read_folder(files: list[Path], folder: Path, size: int) -> np.ndarray:
+    """Decode every file (one pixel size required, checked first), centre-crop and resize to ``size``."""
+    first: tuple[Path, tuple[int, int]] | None = None
+    for f in files:  # headers only: a bad file or a second size fails before any decoding
+        try:
+            with Image.open(f) as im:
+                dims = im.size
+        except (OSError, ValueError) as err:
+            raise FolderError(f"cannot read image {f}: {err}") from None
+        if first is None:
+            first = (f, dims)
+        elif dims != first[1]:
+            raise FolderError(f"images in {folder} have different sizes: {f} is {dims[0]}x{dims[1]}, "
+                              f"{first[0]} is {first[1][0]}x{first[1][1]} (give the folder one image size)")
+
+    def decoded() -> Iterable[Image.Image]:
+        for f in files:
+            try:
+                with Image.open(f) as im:
+                    im.load()
+                    yield im.convert("RGB")
+            except (OSError, ValueError) as err:
+                raise FolderError(f"cannot read image {f}: {err}") from None
+
+    return _resize_stack(decoded(), size, None, len(files))
+
+
+def image_folder(data_root: str | None = None, name: str = "folder", size: int = FOLDER_RESOLUTION,
+                 test_fraction: float = 0.1, labelled: bool = True) -> Dataset:
+    """A folder of images (``DATA_ROOT/<name>`` if it exists, else ``DATA_ROOT``): centre-cropped, resized to
+    ``size``, a seeded train/test split (stratified by class when labelled), decoded once into
+    :func:`folder_cache_dir` (keyed by the folder's path, file names and sizes).
+
+    Class sub-directories become labels (torchvision's ``ImageFolder`` convention, :func:`folder_classes`) when
+    ``labelled``, so the domain-classifier metrics apply. All images must have one size; an empty folder, an
+    unreadable file or a second size is one line naming the folder or the file."""
     where = Path(data_root or default_root())
     folder = where / name if (where / name).is_dir() else where
     files = list_images(folder) if folder.is_dir() else []
     if not files:
-        raise MissingResourceError(
-            f"dataset {name!r}: no images found in {folder}; point --data-root at a folder of images"
-        )
-    path = where / CACHE_DIR / f"{name}_{size}_{len(files)}.npy"
-    data = _cached(path, lambda: _resize_stack((Image.open(f) for f in files), size, None, len(files)))
-    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
-    n_test = max(1, int(len(data) * test_fraction))
-    te, tr = perm[:n_test].sort().values, perm[n_test:].sort().values
-    spec = DataSpec(name, "image", (3, size, size), None, f"image folder {folder} at {size} px")
-    return Dataset(spec, {"train": Split(data[tr]), "test": Split(data[te])})
+        raise FolderError(f"dataset {name!r}: no images ({', '.join(IMAGE_EXTENSIONS)}) found in {folder}; "
+                          f"point --data-root at a folder of images")
+    classes = folder_classes(folder, files) if labelled else None
+    listing = hashlib.sha1(str(folder.resolve()).encode())
+    listing.update("\n".join(f"{f.relative_to(folder)}:{f.stat().st_size}" for f in files).encode())
+    path = folder_cache_dir() / f"{name}_{size}_{len(files)}_{listing.hexdigest()[:16]}.npy"
+    data = _cached(path, lambda: _read_folder(files, folder, size))
+    if classes is not None:
+        index = {c: i for i, c in enumerate(classes)}
+        labels = torch.tensor([index[f.relative_to(folder).parts[0]] for f in files])
+    g = torch.Generator().manual_seed(0)
+    if classes is None:
+        perm = torch.randperm(len(data), generator=g)
+        n_test = max(1, int(len(data) * test_fraction))
+        te, tr = perm[:n_test].sort().values, perm[n_test:].sort().values
+    else:  # the same fraction of every class in test
+        te_parts, tr_parts = [], []
+        for c in range(len(classes)):
+            idx = torch.nonzero(labels == c).flatten()
+            idx = idx[torch.randperm(len(idx), generator=g)]
+            k = max(1, int(len(idx) * test_fraction)) if len(idx) > 1 else 0
+            te_parts.append(idx[:k])
+            tr_parts.append(idx[k:])
+        te, tr = torch.cat(te_parts).sort().values, torch.cat(tr_parts).sort().values
+    what = f"{len(classes)} classes" if classes is not None else "unlabelled"
+    spec = DataSpec(name if size == FOLDER_RESOLUTION else f"{name}@{size}", "image", (3, size, size),
+                    None if classes is None else len(classes),
+                    f"image folder {folder} at {size} px ({what})")
+    train = Split(data[tr], None if classes is None else labels[tr])
+    test = Split(data[te], None if classes is None else labels[te])
+    return Dataset(spec, {"train": train, "test": test})
 
 
-def ffhq(data_root: str | None = None) -> Dataset:
-    """FFHQ as an image folder (``DATA_ROOT/ffhq``), 64 px."""
-    return image_folder(data_root, "ffhq", 64)
+def ffhq(data_root: str | None = None, size: int = FOLDER_RESOLUTION) -> Dataset:
+    """FFHQ as an image folder (``DATA_ROOT/ffhq``), 64 px by default. Unlabelled: FFHQ's numbered
+    sub-folders (00000, 01000, …) are chunks of 1,000 images, not classes."""
+    return image_folder(data_root, "ffhq", size, labelled=False)
 
 
-def folder(data_root: str | None = None) -> Dataset:
-    """Images directly under ``--data-root`` (any layout), 64 px."""
-    return image_folder(data_root, "folder", 64)
+def folder(data_root: str | None = None, size: int = FOLDER_RESOLUTION) -> Dataset:
+    """Images under ``--data-root`` (class sub-directories → labels, as ``ImageFolder``), 64 px by default."""
+    return image_folder(data_root, "folder", size)
 
 
-def download(name: str, root: str) -> None:
-    """Fetch ``name`` into ``root`` with torchvision's own downloaders (needs internet)."""
-    import torchvision.datasets as tvd
+def download(name: str, root: str, progress: bool = True) -> str:
+    """Fetch ``name`` into ``root`` (:func:`bench.data.remote.download`); returns the line to print."""
+    from bench.data import remote
 
-    actions: dict[str, Callable[[], object]] = {
-        "cifar10": lambda: [tvd.CIFAR10(root, train=t, download=True) for t in (True, False)],
-        "cifar100": lambda: [tvd.CIFAR100(root, train=t, download=True) for t in (True, False)],
-        "svhn": lambda: [tvd.SVHN(root, split=s, download=True) for s in ("train", "test")],
-        "mnist": lambda: [tvd.MNIST(root, train=t, download=True) for t in (True, False)],
-        "celeba": lambda: tvd.CelebA(root, split="all", target_type=[], download=True),
-    }
-    actions["colormnist"] = actions["mnist"]
-    actions["celeba96"] = actions["celeba"]
-    if name not in actions:
-        raise MissingResourceError(
-            f"no automatic download for {name!r}; for LSUN use the official download script "
-            f"(github.com/fyu/lsun) into {root}; image folders are copied by hand"
-        )
-    actions[name]()
+    if name in remote.BUILT_IN:
+        return str(remote.no_download_reason(name, root))
+    if remote.present(name, root):
+        return f"{name} is already in {root}"
+    remote.download(name, root, progress=progress)
+    return f"{name} downloaded to {root}"
