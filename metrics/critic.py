@@ -10,6 +10,14 @@ never touches the model. The number of critic steps is a setting: ``steps_quick`
 or ``ctx.cache[CRITIC_STEPS_OPTION]`` (``bench evaluate --critic-steps``). Written by hand because no
 library of the field ships this metric; the gradient penalty is the standard 10-line form.
 
+Held-out data: the critic never sees an image any model trained on. Where the dataset has an official
+validation split (CelebA) the critic trains on it and is evaluated on the test split; elsewhere (CIFAR-10,
+SVHN, MNIST, ColorMNIST, LSUN, digits, shapes, the toys) the test split is cut into two seeded halves, the
+critic trains on half A (the dataset's ``val``) and is evaluated on half B (:meth:`bench.data.base.Dataset.held_out`).
+Held-out images byte-identical to a training image are dropped as well (procedural ``shapes`` repeats 567 of
+its 2,000 test images in train). ``critic_w.val_source`` records which case applied, ``critic_w.n_val`` /
+``critic_w.n_test`` the counts, ``critic_w.dropped_train_dupes`` the duplicates removed.
+
 Deviation, stated: α-GAN trains the critic alongside the second half of the model's training; here it
 is trained after training, on samples of the evaluated (final) checkpoint, so it scores exactly the
 model that the other metrics score. Test images identical to one of the critic's training samples are
@@ -20,6 +28,8 @@ that row is a sanity value of 0, not an independent score).
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 from torch import Tensor
 
@@ -28,6 +38,7 @@ from metrics.base import SAMPLES, EvalContext, Metric, MetricUnavailable
 from models import blocks
 
 CRITIC_STEPS_OPTION = ("option", "critic_w.steps")
+CRITIC_REAL_KEY = ("critic_w", "real sets")  # ctx.cache: (critic-training images, evaluation images) used
 GP_LAMBDA = 10.0
 
 
@@ -64,11 +75,41 @@ def train_critic(spec: DataSpec, real: Tensor, fake: Tensor, *, steps: int, widt
     return critic.eval()
 
 
-def drop_seen(x: Tensor, seen: Tensor) -> Tensor:
-    """``x`` without the rows that are byte-identical to a row of ``seen`` (no evaluation on training data)."""
-    keys = {bytes(row.numpy().tobytes()) for row in seen.cpu().contiguous()}
-    keep = [i for i, row in enumerate(x.cpu().contiguous()) if bytes(row.numpy().tobytes()) not in keys]
+def row_digests(x: Tensor) -> list[bytes]:
+    """SHA-1 of each row's bytes (images or points): byte-identical rows, and only those, share a digest."""
+    arr = x.cpu().contiguous().numpy().reshape(len(x), -1)
+    return [hashlib.sha1(row.tobytes()).digest() for row in arr]
+
+
+def drop_seen(x: Tensor, seen: Tensor | set[bytes]) -> Tensor:
+    """``x`` without the rows that are byte-identical to a row of ``seen`` (a tensor or its :func:`row_digests`)."""
+    keys = seen if isinstance(seen, set) else set(row_digests(seen))
+    keep = [i for i, d in enumerate(row_digests(x)) if d not in keys]
     return x if len(keep) == len(x) else x[torch.tensor(keep, dtype=torch.long)]
+
+
+def held_out_sets(ctx: EvalContext, n: int) -> tuple[Tensor, Tensor, str, int]:
+    """(critic-training images, evaluation images, source, duplicates dropped): up to ``n`` of each, from
+    :meth:`Dataset.held_out`, without any image byte-identical to one of the training split."""
+    ds = ctx.dataset
+    fit, ev, source = ds.held_out()
+    train_keys: set[bytes] = set()
+    if ds.train is ds.test:  # a bare image set used as every split (bench evaluate --real DIR): no training split
+        source += "; the image set is every split (no training split to exclude)"
+    else:
+        key = ("train digests", ds.spec.name, len(ds.train))
+        if key not in ctx.cache:
+            ctx.cache[key] = set(row_digests(ds.train.data))
+        train_keys = ctx.cache[key]
+    out, dropped = [], 0
+    for s in (fit, ev):
+        kept = drop_seen(s.data, train_keys)
+        dropped += len(s.data) - len(kept)
+        if len(kept) > n:
+            g = torch.Generator().manual_seed(0)
+            kept = kept[torch.randperm(len(kept), generator=g)[:n].sort().values]
+        out.append(kept)
+    return out[0], out[1], source, dropped
 
 
 def critic_mean(critic: torch.nn.Module, x: Tensor, kind: str, batch: int = 500) -> float:
@@ -90,11 +131,12 @@ def negative_wasserstein(spec: DataSpec, real_train: Tensor, fake_train: Tensor,
 
 
 class CriticW(Metric):
-    """−W of a fresh WGAN-GP critic trained on validation images vs samples, evaluated on test
-    images vs new samples (α-GAN §4, Fig. 2). ``n`` samples train it and ``n`` new ones test it."""
+    """−W of a fresh WGAN-GP critic trained on held-out images vs samples, evaluated on other held-out
+    images vs new samples (α-GAN §4, Fig. 2; see the module docstring for where the images come from).
+    ``n`` samples train it and ``n`` new ones test it."""
 
     name = "critic_w"
-    description = "independent WGAN-GP critic: -W(test images, new samples), trained on val vs samples"
+    description = "independent WGAN-GP critic: -W(held-out images, new samples), trained on other held-out images"
     paper = "α-GAN §4, Fig. 2 (Danihelka et al. 2017)"
     direction = "higher"
     needs = frozenset({SAMPLES})
@@ -111,11 +153,14 @@ class CriticW(Metric):
         half = len(fakes) // 2
         if half < 2:
             raise MetricUnavailable(f"critic_w needs at least 4 samples, got {len(fakes)}")
-        real_val, real_test = ctx.real("real_val", n), ctx.real("real_test", n)
+        real_val, real_test, source, dupes = held_out_sets(ctx, n)
         real_test = drop_seen(real_test, fakes[:half])
-        if len(real_test) == 0:
-            raise MetricUnavailable("critic_w: every test image is one of the critic's training samples")
+        if len(real_val) == 0 or len(real_test) == 0:
+            raise MetricUnavailable("critic_w: no held-out image left (every one is a training image or a "
+                                    "critic training sample)")
+        ctx.cache[CRITIC_REAL_KEY] = (real_val, real_test)
         value = negative_wasserstein(ctx.dataset.spec, real_val, fakes[:half], real_test, fakes[half:2 * half],
                                      steps=steps, width=width, seed=ctx.seed, device=ctx.device)
         return {self.name: value, f"{self.name}.steps": steps, f"{self.name}.n_val": len(real_val),
-                f"{self.name}.n_test": len(real_test), "__n__": half}
+                f"{self.name}.n_test": len(real_test), f"{self.name}.val_source": source,
+                f"{self.name}.dropped_train_dupes": dupes, "__n__": half}

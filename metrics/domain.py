@@ -11,7 +11,8 @@ code version (the source of this module's classifier and training functions) —
 it retrains. Written atomically (bench.atomic), so concurrent jobs never read half a file.
 
 * ``is_domain`` = exp(E_x KL(p(y|x) ‖ p(y))) with its softmax (Salimans et al. 2016; the IS
-  protocol: 10 splits, mean and ``is_domain_std``);
+  protocol: 10 splits, mean and ``is_domain_std``), computed by the same function as ``is``
+  (:func:`metrics.inception.inception_score`, torch-fidelity's: shuffled with seed 2020, no ε);
 * ``fd_domain`` = Fréchet distance (metrics.frechet, Heusel et al. 2017 eq. 6) between its
   penultimate (pooled) features of the samples and of the train split.
 
@@ -28,7 +29,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -37,6 +37,7 @@ from bench.atomic import write_with
 from bench.data.base import Dataset, to_model_range
 from metrics.base import IMAGES, LABELS, SAMPLES, EvalContext, Metric, MetricUnavailable
 from metrics.frechet import frechet_from_features
+from metrics.inception import inception_score
 
 CLASSIFIER_VERSION = 1  # bump by hand for changes the source hash cannot see (e.g. a library default)
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
@@ -196,17 +197,6 @@ def load_or_train(dataset: Dataset, device: torch.device | str = "cpu",
     return model, {"test_accuracy": acc, "path": str(path), "trained_now": True}
 
 
-def inception_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:
-    """Salimans et al. 2016: exp(E_x KL(p(y|x) ‖ p(y))) per split (p(y) = the split's mean), mean and std."""
-    probs = np.asarray(probs, dtype=np.float64)
-    scores = []
-    for part in np.array_split(probs, splits):
-        py = part.mean(axis=0, keepdims=True)
-        kl = (part * (np.log(part + 1e-12) - np.log(py + 1e-12))).sum(axis=1)
-        scores.append(float(np.exp(kl.mean())))
-    return float(np.mean(scores)), float(np.std(scores))
-
-
 def _classifier(ctx: EvalContext) -> tuple[DomainClassifier, dict[str, Any]]:
     key = ("domain_classifier", ctx.dataset.spec.name)
     if key not in ctx.cache:
@@ -228,8 +218,7 @@ class DomainIS(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         model, info = _classifier(ctx)
         x = ctx.samples(self.n(ctx))
-        probs = F.softmax(_apply(model, x, "forward").double(), dim=1).numpy()
-        mean, std = inception_score(probs, min(self.splits, len(x)))
+        mean, std = inception_score(_apply(model, x, "forward"), min(self.splits, len(x)))
         return {self.name: mean, f"{self.name}_std": std, f"{self.name}.classifier_test_acc": info["test_accuracy"],
                 f"{self.name}.splits": min(self.splits, len(x)), "__n__": len(x)}
 

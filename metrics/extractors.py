@@ -5,7 +5,11 @@ in, a tuple of float32 features (in ``features_list`` order) out, weights read f
 - ``inception-v3-tv`` — torchvision ``inception_v3`` with IMAGENET1K_V1 weights, the port of Google's
   2016-08-28 checkpoint (FID16, IDVAE Table 1). Input resized to 299 with torch-fidelity's TF1-compatible
   bilinear resize (the same as FID15, so FID15 and FID16 differ only in the weights) and scaled to [-1, 1]
-  exactly as torchvision's ``transform_input`` does for ImageNet-normalised input: 2·(x/255) − 1.
+  exactly as torchvision's ``transform_input`` does for ImageNet-normalised input: 2·(x/255) − 1. Its 3 × 3
+  average pools (the ``branch_pool`` of Mixed_5b–5d, 6b–6e, 7b–7c) follow TensorFlow's 'SAME' pooling of the
+  original graph, which averages over the valid pixels only, instead of torchvision's zero-padded average
+  (``count_include_pad=True``): :func:`tf_same_average_pools` — what pytorch-fid's ``FIDInceptionA/C/E`` do
+  for the 2015 graph (without pytorch-fid's max-pool quirk in the last block, which the 2016 graph lacks).
 - ``resnet50-tv`` — torchvision ``resnet50`` IMAGENET1K_V1, 2048-d global-average-pooled features (FRD,
   IDVAE Table 1); TF1-compatible bilinear resize to 224, ImageNet mean/std normalisation.
 - ``clean-fid-inception`` — clean-fid's "clean" mode (Parmar et al. 2022): clean-fid's own PIL bicubic
@@ -63,8 +67,30 @@ class _Frozen(FeatureExtractorBase):
         return (torch.rand([1, 3, 4, 4]) * 255).to(torch.uint8)
 
 
+INCEPTION_AVG_POOL_BLOCKS = ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e",
+                             "Mixed_7b", "Mixed_7c")  # torchvision InceptionA / C / E: 3x3, stride 1, padding 1
+
+
+def _exclude_padding(module: nn.Module, args: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """Forward pre-hook of a ``branch_pool`` conv: its input is torchvision's zero-padded 3 × 3 average
+    (sum / 9); multiplying by 9 / (number of valid pixels in each window) turns it into TF's 'SAME' average
+    (sum / valid count), i.e. ``avg_pool2d(..., count_include_pad=False)``."""
+    (x,) = args
+    share = nn.functional.avg_pool2d(torch.ones(1, 1, *x.shape[-2:], dtype=x.dtype, device=x.device), 3, 1, 1)
+    return (x / share,)
+
+
+def tf_same_average_pools(net: nn.Module) -> nn.Module:
+    """Make torchvision's Inception-v3 average its 3 × 3 pools like TensorFlow 'SAME' pooling (padding
+    excluded from the count); the parameters and their names are unchanged."""
+    for name in INCEPTION_AVG_POOL_BLOCKS:
+        getattr(net, name).branch_pool.register_forward_pre_hook(_exclude_padding)
+    return net
+
+
 class FeatureExtractorInceptionTV(_Frozen):
-    """torchvision Inception-v3 (2016 weights) pool3 (2048) and logits (1000): FID16 of IDVAE Table 1."""
+    """torchvision Inception-v3 (2016 weights) with TF 'SAME' average pools, pool3 (2048) and logits (1000):
+    FID16 of IDVAE Table 1."""
 
     INPUT_IMAGE_SIZE = 299
 
@@ -73,7 +99,7 @@ class FeatureExtractorInceptionTV(_Frozen):
         super().__init__(name, features_list)
         net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
         net.load_state_dict(_load_state(feature_extractor_weights_path, name))
-        self.net = net
+        self.net = tf_same_average_pools(net)
         self._freeze()
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:

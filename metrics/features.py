@@ -82,11 +82,22 @@ class Extractor:
 EXTRACTORS: dict[str, Extractor] = {e.name: e for e in (
     Extractor("inception-v3-compat", ("inception-v3-compat",), ("64", "192", "768", "2048", "logits_unbiased"),
               "tf1-bilinear-299", keep_features=("2048",)),
-    Extractor("inception-v3-tv", ("inception-v3-tv",), ("2048",), "tf1-bilinear-299"),
+    # "-tfpool": TF 'SAME' average pools since issue 16 (keys the cached statistics apart from the old pooling)
+    Extractor("inception-v3-tv", ("inception-v3-tv",), ("2048",), "tf1-bilinear-299-tfpool"),
     Extractor("resnet50-tv", ("resnet50",), ("2048",), "tf1-bilinear-224"),
     Extractor("clean-fid-inception", ("clean-fid-inception",), ("2048",), "clean-pil-bicubic-299"),
     Extractor("dinov2-vit-l-14-local", ("dinov2-vitl14", "dinov2-repo"), ("dinov2",), "tf1-bilinear-224"),
+    # torch-fidelity's own VGG-16 extractor (its default network for precision/recall), fc2 after ReLU (4096-d)
+    Extractor("vgg16", ("vgg16",), ("fc2_relu",), "tf1-bilinear-224", keep_features=("fc2_relu",)),
 )}
+
+# torch-fidelity's default network for ``prc``: torchvision's VGG-16 ImageNet weights, the row the weights
+# table (metrics/weights.py: TABLE) needs for precision_vgg16 / recall_vgg16. Until TABLE lists it, those two
+# metrics are "unavailable" with a one-line reason (:func:`_weight_paths`).
+VGG16_WEIGHTS = W.WeightsFile(
+    "vgg16", "vgg16-397923af.pth", "https://download.pytorch.org/models/vgg16-397923af.pth",
+    "torchvision vgg16 IMAGENET1K_V1 (torch-fidelity's FeatureExtractorVGG16, its default for precision/recall)",
+    ("precision_vgg16", "recall_vgg16"), sha256_prefix="397923af")
 
 _LOADED: dict[tuple[Any, ...], nn.Module] = {}
 
@@ -120,6 +131,9 @@ def images(ctx: EvalContext, source: str, n: int) -> Tensor:
 
 
 def _weight_paths(ctx: EvalContext, spec: Extractor) -> list[Path]:
+    absent = [w for w in spec.weights if w not in W.TABLE]
+    if absent:
+        raise MissingResourceError(f"no weights row {absent[0]!r} in metrics/weights.py TABLE (needed by {spec.name})")
     return [W.ensure(w, ctx.weights_dir) for w in spec.weights]
 
 

@@ -1,7 +1,10 @@
 """Fréchet distance between Gaussians fitted to features (Heusel et al. 2017, eq. 6; FID, FRD, FD).
 
-d² = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁ Σ₂)^{1/2}), computed in float64 with scipy's ``sqrtm`` and
-the same ε-offset fallback as torch-fidelity and clean-fid when the product is near-singular.
+d² = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁ Σ₂)^{1/2}), computed in float64 with scipy's ``sqrtm`` and, when
+the product is near-singular (a non-finite square root), clean-fid's (and pytorch-fid's) fallback of adding
+ε = 1e-6 to both diagonals. torch-fidelity 0.4.0 has no such fallback: it takes Tr((Σ₁Σ₂)^{1/2}) as the sum
+of the square roots of the eigenvalues of Σ₁Σ₂ (``metric_fid.fid_statistics_to_metric``); the two routes
+agree wherever the product is well conditioned (tests/test_metrics_fid_family.py).
 """
 
 from __future__ import annotations

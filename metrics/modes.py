@@ -1,14 +1,20 @@
-"""Mode coverage on 2-D Gaussian mixtures (``ring8``, ``grid25``; PROTOCOLS.md §3).
+"""Mode coverage on 2-D Gaussian mixtures (``ring8``, ``grid25``; docs/protocols.md §3).
 
-The protocol of the ring/grid toys (Metz et al. 2017; VEEGAN, Srivastava et al. 2017; PacGAN,
-Lin et al. 2018), on 2,500 samples from the prior:
+The protocol of the ring/grid toys (Metz et al. 2017; VEEGAN, Srivastava et al. 2017, Table 1;
+PacGAN, Lin et al. 2018, Table 1), on 2,500 samples from the prior. Both papers use a unit ring of
+8 Gaussians with σ = 0.01 and a 5 × 5 grid on {−4, −2, 0, 2, 4}² with σ = 0.05 (the suite's ``ring8`` and
+``grid25``):
 
 - a sample is *high quality* (HQ) if it lies within 3σ (Euclidean distance, σ = the dataset's
   ``mode_std``) of its nearest mode centre;
-- a mode is *captured* if at least ``MIN_COUNT`` = 1 HQ sample is assigned to it (the issue's
-  threshold; PacGAN is stricter: a mode with fewer than 20 of 2,500 samples counts as lost);
+- a mode is *captured* if at least ``MIN_COUNT`` = 1 HQ sample is assigned to it — the rule of
+  PacGAN's released evaluation code (any high-quality sample counts), which the suite follows;
 - ``mode_kl`` = KL(p ‖ U) of the histogram p of HQ samples over the K modes against the uniform
-  distribution U = 1/K (0 when every mode gets the same share, log K when one mode gets all).
+  distribution U = 1/K (0 when every mode gets the same share, log K when one mode gets all). This is
+  the direction of PacGAN's "reverse KL" column (model histogram against the uniform target); how PacGAN
+  treats non-HQ samples in that histogram is not stated in its Table 1, so compare that column loosely.
+
+``hq_share`` is a fraction in [0, 1]; the published tables print it in % (the report converts).
 
 Three registered names, one shared computation (cached in the context): ``modes`` (higher is
 better), ``hq_share`` (higher), ``mode_kl`` (lower).
@@ -30,7 +36,7 @@ N_SAMPLES = 2_500  # VEEGAN / PacGAN evaluate 2,500 samples
 
 def mode_stats(points: Tensor, centres: Tensor, std: float, n_sigma: float = N_SIGMA,
                min_count: int = MIN_COUNT) -> dict[str, float]:
-    """Modes captured, share of HQ samples and KL(HQ-mode histogram ‖ uniform) (PROTOCOLS.md §3).
+    """Modes captured, share of HQ samples and KL(HQ-mode histogram ‖ uniform) (docs/protocols.md §3).
 
     ``points`` (N, D), ``centres`` (K, D), ``std`` the per-mode standard deviation. ``mode_kl`` is
     NaN when there is no HQ sample (the histogram is undefined).
@@ -55,7 +61,7 @@ def mode_stats(points: Tensor, centres: Tensor, std: float, n_sigma: float = N_S
 class _ModeMetric(Metric):
     """Shared computation of the three mode-coverage numbers on the model's samples."""
 
-    paper = "VEEGAN / PacGAN 2-D mixture protocol (PROTOCOLS.md §3)"
+    paper = "VEEGAN / PacGAN Table 1, 2-D mixture protocol (docs/protocols.md §3, §5b)"
     needs = frozenset({SAMPLES, POINTS})
     n_paper = n_quick = N_SAMPLES
 

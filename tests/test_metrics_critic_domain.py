@@ -1,5 +1,5 @@
 """critic_w (α-GAN §4): gradient penalty closed form, ≈ 0 on one distribution, monotone in a shift.
-Domain classifier (α-GAN App. H.5): ≥ 95 % on digits, cached on disk, IS against scipy,
+Domain classifier (α-GAN App. H.5): ≥ 95 % on digits, cached on disk, IS against scipy and torch-fidelity,
 fd_domain ranks real test data closer to train than noise."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from bench.data import load
 from bench.data.base import Dataset, DataSpec, Split
 from metrics.base import EvalContext, evaluate
 from metrics.critic import CRITIC_STEPS_OPTION, drop_seen, gradient_penalty, negative_wasserstein
-from metrics.domain import inception_score, load_or_train
+from metrics.domain import load_or_train
+from metrics.inception import inception_score
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets (tests/conftest.py)
 
@@ -103,12 +104,30 @@ def test_domain_classifier_accuracy_and_cache(digits_classifier: tuple[Path, obj
 
 
 def test_inception_score_matches_scipy_and_closed_form() -> None:
-    probs = torch.softmax(torch.randn(300, 10, generator=torch.Generator().manual_seed(0)) * 3, 1).double().numpy()
-    mean, std = inception_score(probs, splits=3)
-    ref = [np.exp(np.mean([entropy(p, part.mean(0)) for p in part])) for part in np.array_split(probs, 3)]
-    assert mean == pytest.approx(np.mean(ref), rel=1e-6) and std == pytest.approx(np.std(ref), rel=1e-5)
-    one_hot = np.eye(10)[np.arange(100) % 10]  # confident and balanced: IS = number of classes
-    assert inception_score(one_hot, splits=1)[0] == pytest.approx(10.0, rel=1e-6)
+    """The one IS function (``is`` and ``is_domain``): scipy's KL after torch-fidelity's seeded shuffle
+    (RandomState(2020)) and its i·N/splits chunks; IS = number of classes for confident, balanced logits."""
+    logits = torch.randn(300, 10, generator=torch.Generator().manual_seed(0)).double() * 3
+    mean, std = inception_score(logits, splits=3)
+    probs = torch.softmax(logits, 1).numpy()[np.random.RandomState(2020).permutation(300)]
+    ref = [np.exp(np.mean([entropy(p, part.mean(0)) for p in part])) for part in np.split(probs, 3)]
+    assert mean == pytest.approx(np.mean(ref), rel=1e-9) and std == pytest.approx(np.std(ref), rel=1e-7)
+    one_hot = torch.eye(10).double()[torch.arange(100) % 10] * 1e3  # confident and balanced: IS = number of classes
+    assert inception_score(one_hot, splits=1)[0] == pytest.approx(10.0, rel=1e-9)
+
+
+def test_is_domain_is_torch_fidelity_isc_on_the_classifier_logits(digits_classifier: tuple[Path, object, dict]) -> None:
+    """Issue 16: ``is_domain`` used its own IS (no shuffle, an ε in the logs); now it is the function of ``is``."""
+    from torch_fidelity.metric_isc import isc_features_to_metric
+
+    from metrics.domain import _apply
+
+    _, model, _ = digits_classifier
+    ds = load("digits")
+    x = ds.test.uint8()
+    out = evaluate(EvalContext(ds, sample_images=x), ["is_domain"])
+    ref = isc_features_to_metric(_apply(model, x, "forward"), splits=10)  # torch-fidelity's defaults
+    assert out["is_domain"] == pytest.approx(ref["inception_score_mean"], rel=1e-12)
+    assert out["is_domain_std"] == pytest.approx(ref["inception_score_std"], rel=1e-12)
 
 
 def test_fd_domain_ranks_real_test_closer_than_noise(digits_classifier: tuple[Path, object, dict]) -> None:

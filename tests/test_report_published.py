@@ -15,9 +15,10 @@ from bench.report import published as pub
 SUITE_MODELS = {"vae", "dcgan", "vae-gan", "bigan", "avae-xi-a", "avae-a", "avae", "idvae", "idvae-r", "age",
                 "alpha-gan", "vae-began", "began-lsm", "vae-s", "avae-ft", "avae-s", "real"}
 OTHER_MODELS = {"improved-gan", "mix-wgan", "pixelcnn++", "as-vae-g", "began", "improved-gan-ss", "wae", "rae",
-                "rae-sn", "dfm-gan"}  # quoted by the papers, not implemented by the suite
+                "rae-sn", "dfm-gan", "unrolled-gan", "veegan", "pacgan2"}  # quoted by the papers, not implemented by the suite
 METRICS = {"fid", "fid_tv16", "frd", "is", "is_domain", "mse", "lpips", "cosine", "sharpness", "sharpness_recon",
-           "fid_64", "fid_192", "fid_768", "ms_ssim_diversity"}
+           "fid_recon", "fid_64_recon", "fid_192_recon", "fid_768_recon", "ms_ssim_diversity", "modes", "hq_share",
+           "mode_kl"}
 
 
 def test_published_rows_are_complete_and_use_suite_names() -> None:
@@ -29,6 +30,8 @@ def test_published_rows_are_complete_and_use_suite_names() -> None:
     assert counts[(pub.KHAN, "Table 1")] == 11
     assert counts[(pub.AVAES, "Table III")] == 31  # 4 models × 7 metrics + 3 ground-truth values
     assert counts[(pub.AVAES, "Table II")] == 12
+    assert counts[(pub.VEEGAN, "Table 1")] == 16  # 4 rows × 2 metrics × 2 toys
+    assert counts[(pub.PACGAN, "Table 1")] == 18  # 3 rows × 3 metrics × 2 toys
     assert set(df["model"]) <= SUITE_MODELS | OTHER_MODELS
     assert set(df["metric"]) <= METRICS
     assert not df.duplicated(["paper", "table", "dataset", "model", "metric"]).any()
@@ -48,7 +51,11 @@ def test_published_rows_are_complete_and_use_suite_names() -> None:
     (pub.KHAN, "cifar10", "real", "is", "11.24"),
     (pub.ALPHAGAN, "cifar10", "real", "is", "11.25"),
     (pub.ALPHAGAN, "celeba", "real", "ms_ssim_diversity", "0.621"),
-    (pub.AVAES, "celeba96", "avae-s", "fid_768", "1.0521"),
+    (pub.AVAES, "celeba96", "avae-s", "fid_768_recon", "1.0521"),
+    (pub.VEEGAN, "grid25", "bigan", "hq_share", "1.6"),
+    (pub.VEEGAN, "ring8", "unrolled-gan", "modes", "7.6"),
+    (pub.PACGAN, "grid25", "dcgan", "mode_kl", "0.70 ± 0.07"),
+    (pub.PACGAN, "ring8", "pacgan2", "hq_share", "95.6 ± 2.0"),
     (pub.AVAES, "celeba96", "vae-s", "sharpness_recon", "0.038958"),
     (pub.AVAES, "celeba96", "real", "sharpness_recon", "0.112015"),
 ])
@@ -60,12 +67,13 @@ def test_published_values_as_printed_in_the_papers(paper: str, dataset: str, mod
 
 
 def test_every_number_appears_in_protocols_section_4(repo_root: Path) -> None:
-    """Cross-check against ../shared/PROTOCOLS.md §4 where the shared folder is present."""
+    """Cross-check against ../shared/PROTOCOLS.md §4 (papers) and §5b (toy tables) where the shared folder is present."""
     path = repo_root.parent / "shared" / "PROTOCOLS.md"
     if not path.exists():
         pytest.skip("shared PROTOCOLS.md not present")
-    sec4 = path.read_text().split("## 4.")[1].split("## 5.")[0]
-    numbers = set(re.findall(r"\d+\.\d+", sec4))
+    text = path.read_text()
+    sec4 = text.split("## 4.")[1].split("## 5.")[0] + text.split("## 5b.")[1].split("## 6.")[0]
+    numbers = set(re.findall(r"\d+(?:\.\d+)?", sec4))
     for r in pub.load_published().rows:
         if r.model == "real" and r.mean in (0.0, 1.0):  # AVAE-S ground-truth cosine 1 / MSE 0 (Table III)
             continue
@@ -82,22 +90,42 @@ def _summary(tmp_path: Path, rows: list[tuple[str, str, int, str, float]]) -> Pa
 
 
 def test_paper_column_and_difference_in_avae_table1(tmp_path: Path) -> None:
+    """AVAE Table I's MSE is on [-1, 1] pixels (inferred, docs/metrics-fidelity.md), ours on [0, 1]: the paper
+    cell shows the printed number and its conversion (÷ 4), and Δ compares like with like. By hand: VAE
+    CIFAR-10 0.05 → 0.0125, ours 0.06 → Δ +0.0475 (the old, unconverted Δ was +0.01)."""
     from bench.report.layouts import AVAE_TABLE1
     from bench.report.load import aggregate, read_summary
-    from bench.report.tables import build_table, to_markdown
+    from bench.report.tables import build_table, to_csv, to_markdown
 
     path = _summary(tmp_path, [("cifar10", "vae", s, "mse", v) for s, v in enumerate((0.05, 0.06, 0.07))])
     t = build_table(AVAE_TABLE1, aggregate(read_summary(path)), pub.load_published())
     assert t.columns == ["cifar10"] and t.paper_cols == [True]
     cell = t.cell(("vae", "mse"), "cifar10")
-    assert cell.paper.text == "0.05 ± 0.00" and cell.diff == pytest.approx(0.06 - 0.05)
+    assert cell.paper.text == "0.05 ± 0.00" and cell.paper.pixel_range == "[-1,1]"
+    assert cell.paper.suite_mean == pytest.approx(0.0125) and cell.diff == pytest.approx(0.0475)
     md = to_markdown(t)
     assert "| model | metric | cifar10 | cifar10 paper | cifar10 Δ |" in md
-    # 3 decimals: three significant digits of the column's largest value (BiGAN's published 0.31)
-    assert "| vae | mse | **0.060 ± 0.010 (3)** | 0.05 ± 0.00 | +0.010 |" in md
-    # the paper's other rows on CIFAR-10 are shown with our cell missing
+    # 4 decimals: three significant digits of the column's largest value (BiGAN's 0.31 / 4 = 0.0775)
+    assert ("| vae | mse | **0.0600 ± 0.0100 (3)** | 0.05 ± 0.00 (on [-1,1] pixels, ×0.25 to [0,1]) → "
+            "0.0125 ± 0.0000 | +0.0475 |") in md
+    assert "| bigan | mse | — | 0.31 ± 0.02 (on [-1,1] pixels, ×0.25 to [0,1]) → 0.0775 ± 0.0050 | — |" in md
+    # LPIPS and FID are not pixel-range quantities: as printed, no conversion
     assert "| VAE/GAN | fid | — | 39.04 ± 2.42 | — |" in md
-    assert "AVAE (Plumerault et al.), Table I" in t.footnotes[-1]
+    assert "AVAE (Plumerault et al.), Table I" in t.footnotes[-1] and "conversion" in t.footnotes[-1]
+    row = next(r for r in to_csv(t).splitlines() if ",vae,{},mse," in r)
+    assert '0.0125,0.0,"AVAE (Plumerault et al.), Table I",0.0475' in row and "0.05 ± 0.00" in row
+
+
+def test_bench_report_cli_converts_avae_mse(tmp_path: Path) -> None:
+    """``python -m bench report`` on a hand-made sweep with avae_table1 cells: BiGAN CIFAR-10 MSE 0.0700 and
+    0.0800 on [0, 1] (mean 0.075) beside AVAE's 0.31 on [-1, 1] = 0.0775 on [0, 1]: Δ = -0.0025 (by hand)."""
+    from bench.cli import main
+
+    _summary(tmp_path / "sweep", [("cifar10", "bigan", s, "mse", v) for s, v in enumerate((0.07, 0.08))])
+    assert main(["report", str(tmp_path / "sweep"), "--format", "md", "--no-plots"]) == 0
+    md = (tmp_path / "sweep" / "report" / "tables" / "avae-table1.md").read_text()
+    assert ("| bigan | mse | **0.0750 ± 0.0071 (2)** | 0.31 ± 0.02 (on [-1,1] pixels, ×0.25 to [0,1]) → "
+            "0.0775 ± 0.0050 | -0.0025 |") in md
 
 
 def test_idvae_true_data_row_comes_from_real_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,7 +78,7 @@ def published_means(pv: PublishedValues, paper: str, dataset: str, metrics: list
     out: dict[str, dict[str, float]] = {k: {} for k in metrics}
     for r in pv.rows:
         if r.paper == paper and r.dataset == dataset and r.metric in out and r.model != REFERENCE:
-            out[r.metric][r.model] = r.mean
+            out[r.metric][r.model] = r.suite_mean  # the suite's quantity (bench/report/published.py)
     return out
 
 

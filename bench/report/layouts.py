@@ -30,6 +30,7 @@ class Layout:
     paper: str | None = None  # published values only from this paper (None: any)
     model_labels: dict[str, str] = field(default_factory=dict)
     metric_labels: dict[str, str] = field(default_factory=dict)
+    metric_scale: dict[str, float] = field(default_factory=dict)  # display multiplier (hq_share → %)
 
     def model_label(self, model: str) -> str:
         return self.model_labels.get(model, model)
@@ -41,7 +42,8 @@ class Layout:
 AVAE_TABLE1 = Layout(
     "avae-table1", "AVAE Table I",
     "Reconstruction errors (MSE, LPIPS on test-split reconstructions) and FID of samples; "
-    "rows model × metric, datasets as columns (Plumerault et al., Table I).",
+    "rows model × metric, datasets as columns (Plumerault et al., Table I). Our MSE is on [0, 1] pixels, "
+    "the paper's on [-1, 1] (inferred, §V-C): its MSE is shown converted (÷ 4) and Δ compares the converted value.",
     rows=("model", "metric"), cols="dataset",
     models=("vae", "dcgan", "vae-gan", "bigan", "avae-xi-a", "avae-a", "avae"),
     metrics=("mse", "lpips", "fid"),
@@ -67,16 +69,18 @@ IDVAE_TABLE1 = Layout(
 
 AVAES_TABLE3 = Layout(
     "avaes-table3", "AVAE-S Table III",
-    "Evaluation scores on validation reconstructions (sharpness, cosine similarity, MSE) and FID at "
-    "four Inception layers; metrics as rows, models as columns (Naderi et al., Table III).",
+    "Evaluation scores on validation reconstructions (sharpness, cosine similarity, MSE) and FID of the "
+    "validation reconstructions at four Inception layers (§III: \"on the reconstructions of the validation "
+    "set\"); metrics as rows, models as columns (Naderi et al., Table III).",
     rows=("metric",), cols="model", section="dataset",
     models=("real", "vae", "avae-ft", "vae-s", "avae-s"),
-    metrics=("sharpness_recon", "cosine", "mse", "fid_64", "fid_192", "fid_768", "fid"),
+    metrics=("sharpness_recon", "cosine", "mse", "fid_64_recon", "fid_192_recon", "fid_768_recon", "fid_recon"),
     datasets=("celeba96",),
     paper=pub.AVAES,
     model_labels={"real": "ground truth", "avae-ft": "AVAE (avae-ft)"},
     metric_labels={"sharpness_recon": "sharpness (Laplace)", "cosine": "cosine similarity", "mse": "MSE",
-                   "fid_64": "FID d=64", "fid_192": "FID d=192", "fid_768": "FID d=768", "fid": "FID d=2048"},
+                   "fid_64_recon": "FID d=64 (recon)", "fid_192_recon": "FID d=192 (recon)",
+                   "fid_768_recon": "FID d=768 (recon)", "fid_recon": "FID d=2048 (recon)"},
 )
 
 KHAN_TABLE1 = Layout(
@@ -93,7 +97,35 @@ KHAN_TABLE1 = Layout(
                   "improved-gan-ss": "Improved GAN (semi-sup.)", "real": "real images"},
 )
 
-PAPER_LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (AVAE_TABLE1, IDVAE_TABLE1, AVAES_TABLE3, KHAN_TABLE1)}
+MODE_METRICS = ("modes", "hq_share", "mode_kl")
+MODE_LABELS = {"modes": "modes", "hq_share": "HQ samples (%)", "mode_kl": "mode KL"}
+
+
+def _toy_layout(name: str, title: str, caption: str, models: tuple[str, ...], paper: str,
+                labels: dict[str, str]) -> Layout:
+    """Mode coverage on ring8 / grid25 beside a published toy table (``hq_share`` shown in %)."""
+    return Layout(name, title, caption, rows=("model",), cols="metric", section="dataset", models=models,
+                  metrics=MODE_METRICS, datasets=("ring8", "grid25"), paper=paper,
+                  model_labels={"dcgan": "GAN (dcgan)", "bigan": "ALI (bigan)", **labels}, metric_labels=MODE_LABELS,
+                  metric_scale={"hq_share": 100.0})
+
+
+VEEGAN_TABLE1 = _toy_layout(
+    "veegan-table1", "VEEGAN Table 1",
+    "Mode coverage on the 2-D ring (8 modes) and grid (25 modes): modes captured and share of high-quality "
+    "samples (within 3σ) of 2,500 samples; VEEGAN's numbers are means of 5 runs of its own networks "
+    "(Srivastava et al., Table 1). GAN = the suite's dcgan, ALI = bigan.",
+    ("dcgan", "bigan", "unrolled-gan", "veegan"), pub.VEEGAN, {"unrolled-gan": "Unrolled GAN", "veegan": "VEEGAN"})
+
+PACGAN_TABLE1 = _toy_layout(
+    "pacgan-table1", "PacGAN Table 1",
+    "Mode coverage on the 2-D ring and grid: modes, high-quality samples and the KL of the mode histogram "
+    "to uniform (PacGAN's 'reverse KL'); PacGAN's ± is a standard error over 10 runs, shown converted to a "
+    "sample std (×√10) like ours (Lin et al., Table 1). GAN = the suite's dcgan, ALI = bigan.",
+    ("dcgan", "bigan", "pacgan2"), pub.PACGAN, {"pacgan2": "PacGAN2"})
+
+PAPER_LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (AVAE_TABLE1, IDVAE_TABLE1, AVAES_TABLE3, KHAN_TABLE1,
+                                                                VEEGAN_TABLE1, PACGAN_TABLE1)}
 
 
 def generic(dataset: str) -> Layout:

@@ -6,7 +6,11 @@ Cells read ``mean ± std (n)`` over completed seeds. Within a *group* — the ce
 whose Welch t-test against the best gives p ≥ 0.05 carries † ("not significantly different from
 the best"). ``real`` rows are references: shown, never ranked. A cell with diverged or failed
 seeds carries ‡ and a footnote counts them. A missing value is "—", never 0 or NaN. Where the
-paper reported the cell, a "paper" column (as printed there) and Δ = ours − paper follow.
+paper reported the cell, a "paper" column and Δ = ours − paper follow. Both compare the same quantity:
+a published number on another pixel range or with another spread (:attr:`Published.conversions`) is shown
+as printed *and* converted ("0.31 ± 0.02 (on [-1,1] pixels, ×0.25 to [0,1]) → 0.078 ± 0.005"), and Δ uses
+the converted value. A layout may show a metric scaled for display (``hq_share`` in %), ours and the
+paper's alike; the tidy CSV keeps the suite's units.
 """
 
 from __future__ import annotations
@@ -56,8 +60,8 @@ class Cell:
 
     @property
     def diff(self) -> float | None:
-        """ours − paper, where both exist."""
-        return self.agg.mean - self.paper.mean if self.agg is not None and self.paper is not None else None
+        """ours − paper (the paper's number converted to the suite's quantity), where both exist."""
+        return self.agg.mean - self.paper.suite_mean if self.agg is not None and self.paper is not None else None
 
 
 @dataclass
@@ -190,8 +194,10 @@ def build_table(layout: Layout, res: Results, published: PublishedValues | None 
 
     _mark(rows, alpha)
     all_cells = [c for r in rows for c in r.cells]
-    decimals = {k: _decimals([c.agg.mean for c in all_cells if c.metric == k and c.agg is not None]
-                             + [c.paper.mean for c in all_cells if c.metric == k and c.paper is not None])
+    scale = layout.metric_scale
+    decimals = {k: _decimals([c.agg.mean * scale.get(k, 1.0) for c in all_cells if c.metric == k and c.agg is not None]
+                             + [c.paper.suite_mean * scale.get(k, 1.0) for c in all_cells
+                                if c.metric == k and c.paper is not None])
                 for k in metrics}
     paper_cols = [any(r.cells[j].paper is not None for r in rows) for j in range(len(columns))]
     row_header = [{"model": "model", "metric": "metric", "dataset": "dataset"}[a] for a in layout.rows]
@@ -200,17 +206,38 @@ def build_table(layout: Layout, res: Results, published: PublishedValues | None 
     return table
 
 
+def best_near_real(metric: str) -> bool:
+    """Whether ``metric`` is best when closest to the real data's value (``best_near_real`` on the metric
+    class, e.g. sharpness: samples sharper than the real images are not better) rather than in a direction."""
+    from bench.registry import metrics
+
+    reg = metrics()
+    return metric in reg and bool(getattr(reg.get(metric), "best_near_real", False))
+
+
 def _mark(rows: list[Row], alpha: float) -> None:
-    """Bold the best cell(s) of every (dataset, metric) group and † those not significantly worse."""
+    """Bold the best cell(s) of every (dataset, metric) group and † those not significantly worse. A metric
+    that is best near the real data's value is ranked by |value − real-data mean| (lower is better), and not
+    at all in a table without a real-data row."""
     groups: dict[tuple[str, str], list[Cell]] = {}
+    real: dict[tuple[str, str], float] = {}
     for r in rows:
         for c in r.cells:
             if c.agg is not None and not c.reference:
                 groups.setdefault((c.dataset, c.metric), []).append(c)
-    for (_, metric), cells in groups.items():
-        ranked = stats.rank_group({i: c.agg.mean for i, c in enumerate(cells)},  # type: ignore[union-attr]
-                                  {i: c.agg.values for i, c in enumerate(cells)},  # type: ignore[union-attr]
-                                  stats.direction(metric))
+            elif c.agg is not None and c.agg.mean is not None:
+                real[(c.dataset, c.metric)] = c.agg.mean
+    for (dataset, metric), cells in groups.items():
+        means = {i: c.agg.mean for i, c in enumerate(cells)}  # type: ignore[union-attr]
+        values = {i: c.agg.values for i, c in enumerate(cells)}  # type: ignore[union-attr]
+        how = stats.direction(metric)
+        if best_near_real(metric):
+            ref = real.get((dataset, metric))
+            how = "lower" if ref is not None else None
+            if ref is not None:
+                means = {i: None if m is None else abs(m - ref) for i, m in means.items()}
+                values = {i: [abs(v - ref) for v in vs] for i, vs in values.items()}
+        ranked = stats.rank_group(means, values, how)
         for i, c in enumerate(cells):
             c.best = i in ranked.best
             c.test = ranked.tests.get(i)
@@ -222,13 +249,18 @@ def _footnotes(t: Table, alpha: float) -> list[str]:
     notes = ["Cells: mean ± sample std (ddof = 1) over completed seeds, (n) = number of seeds; — = not "
              "measured / not reported."]
     dirs = {k: stats.direction(k) for k in sorted({c.metric for c in cells})}
-    known = ", ".join(f"{k} {'↓' if d == 'lower' else '↑'}" for k, d in dirs.items() if d)
+    known = ", ".join(f"{k} {'≈ real' if best_near_real(k) else '↓' if d == 'lower' else '↑'}"
+                      for k, d in dirs.items() if d)
     unknown = ", ".join(k for k, d in dirs.items() if not d)
     if known:
         notes.append(f"Bold: best mean per dataset and metric ({known})"
                      + (f"; not ranked (no declared direction): {unknown}." if unknown else "."))
     else:
         notes.append(f"Not ranked: no metric here declares a direction ({unknown}).")
+    near = sorted({c.metric for c in cells if best_near_real(c.metric)})
+    if near:
+        notes.append(f"≈ real: best when closest to the real data's value ({', '.join(near)}: the mean nearest "
+                     "to the real-data row's mean); not ranked where the table has no real-data row.")
     if any(c.tied for c in cells) or any(c.test is not None for c in cells):
         notes.append(f"†: not significantly different from the best (Welch t-test over seeds, p ≥ {alpha:g}); "
                      "cells with fewer than 2 seeds are not tested.")
@@ -252,7 +284,14 @@ def _footnotes(t: Table, alpha: float) -> list[str]:
         notes.append("‡: runs excluded from the mean — " + "; ".join(ex) + ".")
     sources = sorted({c.paper.source for c in cells if c.paper is not None})
     if sources:
-        notes.append("paper: as printed in " + "; ".join(sources) + "; Δ = ours − paper.")
+        converted = any(c.paper.conversions() for c in cells if c.paper is not None)
+        notes.append("paper: as printed in " + "; ".join(sources) + "; Δ = ours − paper"
+                     + (" (after the conversion shown in the paper cell, to the suite's quantity)" if converted else "")
+                     + ".")
+    scaled = sorted({k for k in (c.metric for c in cells) if k in t.layout.metric_scale})
+    if scaled:
+        notes.append("Shown scaled (ours and paper alike): " + ", ".join(
+            f"{k} ×{t.layout.metric_scale[k]:g}" for k in scaled) + ".")
     return notes
 
 
@@ -261,14 +300,27 @@ def _fmt(x: float, dp: int) -> str:
     return f"{x:.{dp}f}"
 
 
-def ours_text(c: Cell, dp: int) -> tuple[str, list[str]]:
-    """The plain text of our value and its marks (†, ‡); "—" when we have no value."""
+def ours_text(c: Cell, dp: int, scale: float = 1.0) -> tuple[str, list[str]]:
+    """The plain text of our value (×``scale`` for display) and its marks (†, ‡); "—" when we have no value."""
     marks = (["†"] if c.tied else []) + (["‡"] if c.n_excluded else [])
     if c.agg is None:
         return MISSING, ["‡"] if c.all_lost else []
     a = c.agg
-    text = _fmt(a.mean, dp) + (f" ± {_fmt(a.std, dp)}" if a.std is not None else "") + f" ({a.n})"
+    text = _fmt(a.mean * scale, dp) + (f" ± {_fmt(a.std * scale, dp)}" if a.std is not None else "") + f" ({a.n})"
     return text, marks
+
+
+def paper_text(p: Published, dp: int, scale: float = 1.0) -> str:
+    """The paper's number as printed, followed by its conversion to the suite's quantity when there is one
+    (pixel range, standard error → std, or a unit that the display ``scale`` does not restore)."""
+    notes = p.conversions()
+    if p.factor * scale != 1.0 and not notes:
+        notes = [f"{p.unit or 'value'} ×{p.factor * scale:g}"]
+    if not notes:
+        return p.text
+    m, sd = p.suite_mean * scale, p.suite_std
+    return (f"{p.text} ({'; '.join(notes)}) → {_fmt(m, dp)}"
+            + (f" ± {_fmt(sd * scale, dp)}" if sd is not None else ""))
 
 
 def _grid(t: Table) -> tuple[list[str], list[tuple[str | None, list[str], list[tuple[str, bool, list[str]]]]]]:
@@ -281,12 +333,13 @@ def _grid(t: Table) -> tuple[list[str], list[tuple[str | None, list[str], list[t
         parts: list[tuple[str, bool, list[str]]] = []
         for c, has_paper in zip(r.cells, t.paper_cols, strict=True):
             dp = t.decimals.get(c.metric, 3)
-            text, marks = ours_text(c, dp)
+            scale = t.layout.metric_scale.get(c.metric, 1.0)
+            text, marks = ours_text(c, dp, scale)
             parts.append((text, c.best, marks))
             if has_paper:
-                parts.append((c.paper.text if c.paper else MISSING, False, []))
+                parts.append((paper_text(c.paper, dp, scale) if c.paper else MISSING, False, []))
                 d = c.diff
-                parts.append((MISSING if d is None else f"{d:+.{dp}f}", False, []))
+                parts.append((MISSING if d is None else f"{d * scale:+.{dp}f}", False, []))
         out.append((r.section, r.label, parts))
     return header, out
 
@@ -315,7 +368,9 @@ TEX_ESCAPE = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#"
               "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 TEX_SYMBOL = {"±": r"$\pm$", "†": r"$^\dagger$", "‡": r"$^\ddagger$", "—": "---", "Δ": r"$\Delta$", "ξ": r"$\xi$",
               "α": r"$\alpha$", "↓": r"$\downarrow$", "↑": r"$\uparrow$", "≥": r"$\geq$", "−": "-", "é": r"\'e",
-              "×": r"$\times$", "*": r"$^*$"}
+              "×": r"$\times$", "*": r"$^*$", "≈": r"$\approx$", "§": r"\S{}", "→": r"$\rightarrow$",
+              "√": r"$\surd$", "σ": r"$\sigma$", "²": r"$^2$",
+              "÷": r"$\div$"}
 
 
 def tex_escape(s: str) -> str:
@@ -349,9 +404,10 @@ def to_latex(t: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
+# paper_mean / paper_std are in the suite's convention (converted); paper_printed is the paper's own text.
 CSV_COLUMNS = ["table", "section", "row", "column", "dataset", "model", "params", "metric", "mean", "std", "n",
                "seeds", "n_excluded", "best", "not_sig_worse_than_best", "welch_p_vs_best", "paper_mean",
-               "paper_std", "paper_source", "diff_vs_paper", "direction"]
+               "paper_std", "paper_source", "diff_vs_paper", "direction", "paper_printed", "paper_conversion"]
 
 
 def to_csv(t: Table) -> str:
@@ -370,9 +426,11 @@ def to_csv(t: Table) -> str:
                         "" if a is None else repr(a.mean), "" if a is None or a.std is None else repr(a.std),
                         0 if a is None else a.n, "" if a is None else " ".join(map(str, a.seeds)), c.n_excluded,
                         int(c.best), int(c.tied), "" if c.test is None else repr(c.test.p),
-                        "" if p is None else repr(p.mean), "" if p is None or p.std is None else repr(p.std),
+                        "" if p is None else repr(p.suite_mean),
+                        "" if p is None or p.suite_std is None else repr(p.suite_std),
                         "" if p is None else p.source, "" if c.diff is None else repr(c.diff),
-                        stats.direction(c.metric) or ""])
+                        stats.direction(c.metric) or "", "" if p is None else p.text,
+                        "" if p is None else "; ".join(p.conversions())])
     return buf.getvalue()
 
 
