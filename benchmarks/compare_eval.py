@@ -135,6 +135,11 @@ def _tv_nets(wdir: Path, device: str) -> dict[str, tuple[nn.Module, int]]:
     inc = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
     inc.load_state_dict(torch.load(wdir / W.TABLE["inception-v3-tv"].file, weights_only=True))
     inc.fc = nn.Identity()
+    # IDVAE's FID16 used TF's 2016 graph, whose 'SAME' average pools exclude the padding; the suite's fid_tv16
+    # does the same, so the baseline must too (the hook is the suite's one definition of TF pooling).
+    from metrics.extractors import tf_same_average_pools
+
+    tf_same_average_pools(inc)
     res = torchvision.models.resnet50(weights=None)
     res.load_state_dict(torch.load(wdir / W.TABLE["resnet50"].file, weights_only=True))
     res.fc = nn.Identity()
