@@ -8,6 +8,7 @@ function that adds their arguments and one that runs them, so new commands never
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -62,9 +63,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 # ---- train -----------------------------------------------------------------------------
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``train`` and the sweep commands."""
+    from bench.config import DEFAULT_THREADS
+
     p.add_argument("--data-root", default=None, help="where real datasets live (default $BENCH_DATA_ROOT)")
     p.add_argument("--weights-dir", default=None, help="pretrained weights (default $BENCH_WEIGHTS_DIR)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"torch CPU threads per run (default {DEFAULT_THREADS}; results are reproducible at the same "
+                        "count, recorded in config.json)")
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
@@ -80,7 +86,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-eval", type=int, default=None, help="use exactly this many images for every metric")
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--out", default=None, help="run directory (default results/runs/single/<run id>)")
+    p.add_argument("--out", default=None, help="run directory (default results/runs/single/<run id>); resumed only "
+                   "if it holds this same run")
+    p.add_argument("--force", action="store_true", help="re-evaluate a finished run (default: report it and skip)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--precision", default="fp32", help="fp32 (default) or bf16 autocast for training")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format (GPU speed)")
@@ -97,7 +105,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from bench.config import parse_assignments
-    from bench.run import RunSpec, execute
+    from bench.run import RunSpec, check_run_dir, execute
 
     spec = RunSpec(model=args.model, dataset=args.dataset, seed=args.seed, steps=args.steps, protocol=args.protocol,
                    overrides=parse_assignments(args.set),
@@ -105,19 +113,56 @@ def cmd_train(args: argparse.Namespace) -> int:
                    n_eval=args.n_eval, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
                    device=args.device, data_root=args.data_root, weights_dir=args.weights_dir,
                    precision=args.precision, channels_last=args.channels_last, compile=args.compile,
-                   data_on_device=args.data_on_device, eval_precision=args.eval_precision)
+                   data_on_device=args.data_on_device, eval_precision=args.eval_precision, threads=args.threads)
     out = Path(args.out) if args.out else Path("results/runs/single") / spec.run_id()
-    record = execute(spec, out, progress=not args.quiet)
-    print(json.dumps({k: v for k, v in record.items() if not k.endswith(".n")}, indent=1, default=str))
+    finished = check_run_dir(spec, out)  # (execute checks it again, after the values)
+    if finished is not None and not args.force:
+        print(f"run {spec.run_id()} is already finished ({finished.get('status')} at step {finished.get('step')}) "
+              f"in {out}: skipped (--force re-evaluates it)", file=sys.stderr)
+    record = execute(spec, out, progress=not args.quiet, force=args.force)
+    shown = {k: v for k, v in record.items() if not k.endswith((".n", ".unavailable"))}
+    print(json.dumps(shown, indent=1, default=str))
+    for line in unavailable_lines(record):
+        print(line)
     print(f"run directory: {out}")
     return 0
 
 
+MISSING_WEIGHTS = re.compile(r"^missing weights file (?P<file>\S+) in (?P<dir>.+?); fetch with: (?P<fix>.+)$")
+
+
+def unavailable_lines(record: dict[str, object]) -> list[str]:
+    """One line per distinct reason of the record's ``name.unavailable`` entries, naming its metrics;
+    missing weights files are said once, with the one command that fetches them all (``metrics.json``
+    keeps every entry)."""
+    by_reason: dict[str, list[str]] = {}
+    weights: dict[tuple[str, str], tuple[list[str], list[str]]] = {}  # (dir, fix) → (metrics, files)
+    for key, why in record.items():
+        if not key.endswith(".unavailable"):
+            continue
+        name, text = key[: -len(".unavailable")], str(why)
+        missing = MISSING_WEIGHTS.match(text)
+        if missing:
+            names, files = weights.setdefault((missing["dir"], missing["fix"]), ([], []))
+            names.append(name)
+            files += [] if missing["file"] in files else [missing["file"]]
+        else:
+            by_reason.setdefault(text, []).append(name)
+    lines = [f"unavailable: {', '.join(names)}: missing weights ({', '.join(files)}) in {folder}; fetch them "
+             f"with: {fix}" for (folder, fix), (names, files) in weights.items()]
+    return lines + [f"unavailable: {', '.join(names)}: {why}" for why, names in by_reason.items()]
+
+
 # ---- data ------------------------------------------------------------------------------
 def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["download"])
-    p.add_argument("name")
-    p.add_argument("--data-root", default=None)
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
+    download = actions.add_parser("download", help="download a real dataset into the data root",
+                                  description="Download a real dataset with torchvision into the data root "
+                                              "(needs internet: run it on a login node).")
+    download.add_argument("name", help="dataset name (python -m bench list datasets)")
+    download.add_argument("--data-root", default=None, help="where real datasets live (default $BENCH_DATA_ROOT)")
+    download.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
+                          help="never use the network (as BENCH_OFFLINE=1)")
 
 
 @command("data", "download a real dataset with torchvision (needs internet: run on a login node)")
@@ -128,8 +173,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     datasets().entry(args.name)
     root = args.data_root or real.default_root()
-    real.download(args.name, root)
-    print(f"{args.name} downloaded to {root}")
+    print(real.download(args.name, root))
     return 0
 
 
@@ -140,12 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, add, fn in COMMANDS:
         p = sub.add_parser(name, help=getattr(fn, "help", ""), description=getattr(fn, "help", ""))
         add(p)
+        p.add_argument("--offline", action="store_true",
+                       help="never use the network (as BENCH_OFFLINE=1): missing data or weights is one error line")
         p.set_defaults(func=fn)
     return parser
 
 
 # Modules that add commands with @command (evaluate, sweep, status, report, weights...).
-PLUGINS = ("bench.cli_eval", "bench.cli_sweep", "bench.cli_report", "bench.cli_perf", "bench.cli_weights")
+PLUGINS = ("bench.cli_eval", "bench.cli_sweep", "bench.cli_bench", "bench.cli_report", "bench.cli_perf",
+           "bench.cli_weights")
 
 
 def _load_plugins() -> None:
@@ -160,6 +207,10 @@ def _load_plugins() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "offline", False):
+        from bench.data.download import set_offline
+
+        set_offline()
     try:
         return int(args.func(args) or 0)
     except BenchError as err:

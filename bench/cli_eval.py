@@ -4,7 +4,7 @@
 uint8 ``images`` array, ``dataset:split``, or a run directory whose checkpoint is sampled). The
 real side supplies the splits the metrics read: a dataset gives its own train / val / test splits,
 with the named split (default ``test``) as the held-out reference; a folder or .npz is used as
-every split (``val`` is the suite's seeded 10 % slice of it) and has no labels. A run directory as
+every split (``val`` is a seeded half of it, see ``Dataset.held_out``) and has no labels. A run directory as
 ``--fake`` also gives reconstructions (so ``mse``, ``cosine``, ``lpips`` apply) and, without
 ``--real``, its own dataset. :func:`evaluate_paths` is the same thing as a function for callers.
 """
@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from bench.cli import arguments, command
 from bench.config import check_precision
 from bench.errors import ConfigError
+
+
+def _holds(src: Any) -> str:
+    """What a source holds, in words: ``2-D points (ring8)`` or ``images``."""
+    if src.dataset is not None and src.dataset.spec.kind == "points":
+        return f"2-D points ({src.dataset.spec.name})"
+    return "images"
 
 
 def _real_dataset(src: Any) -> Any:
@@ -37,7 +45,7 @@ def _real_dataset(src: Any) -> Any:
         return Dataset(ds.spec, {**ds.splits, "test": ds.split(src.split)})
     from pathlib import Path
 
-    return images_dataset(src.images, Path(src.path).stem or "custom")
+    return images_dataset(src.images, Path(src.path).stem or "custom", labels=src.labels)
 
 
 def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None = None, *,
@@ -52,9 +60,9 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
     import torch
 
     from bench.registry import metrics as metric_registry
-    from bench.run import default_metrics
+    from bench.run import default_metrics, evaluate_with_progress, explain_unavailable
     from bench.sources import SourceError, load_source, match_channels, rgb_dataset
-    from metrics.base import EvalContext, evaluate
+    from metrics.base import EvalContext
     from metrics.critic import CRITIC_STEPS_OPTION
     from models.base import RECONSTRUCT, SAMPLE
 
@@ -72,6 +80,9 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
     if real is None and fake_src.kind != "run":
         raise ConfigError("--real PATH is required unless --fake is a run directory")
     real_src = load_source(real, data_root=data_root, device=device) if real is not None else fake_src
+    if _holds(fake_src) != _holds(real_src) and "images" in (_holds(fake_src), _holds(real_src)):
+        raise SourceError(f"cannot compare --fake {fake} ({_holds(fake_src)}) with --real {real} ({_holds(real_src)}): "
+                          "bench evaluate compares images with images, or a 2-D run with its own dataset")
     dataset = _real_dataset(real_src)
     rshape, fshape = tuple(dataset.spec.shape), fake_src.shape
     if rshape[1:] != fshape[1:]:
@@ -97,13 +108,10 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
                       sample_images=fakes, extractor_precision=eval_precision)  # type: ignore[arg-type]
     if critic_steps is not None:
         ctx.cache[CRITIC_STEPS_OPTION] = critic_steps
-    out: dict[str, Any] = evaluate(ctx, names)
-    if metrics:  # say why an explicitly requested metric has no value
-        for name in names:
-            if name not in out and f"{name}.unavailable" not in out:
-                needs = metric_registry().get(name).needs
-                missing = sorted(n for n in needs if not ctx.provides(frozenset({n})))
-                out[f"{name}.unavailable"] = f"needs {', '.join(missing)} (not available from these inputs)"
+    # a progress bar naming the metric being computed, on a terminal (a metric may take minutes)
+    out: dict[str, Any] = evaluate_with_progress(ctx, names, progress=sys.stderr.isatty())
+    if metrics:  # say why an explicitly requested metric has no value (as train and sweep do)
+        explain_unavailable(ctx, names, out)
     out.update({"fake": fake, "real": real if real is not None else f"{fake} (its dataset)",
                 "eval_samples": eval_samples, "eval_precision": eval_precision})
     return out

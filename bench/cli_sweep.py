@@ -1,9 +1,7 @@
-"""Sub-commands ``sweep``, ``status`` and ``bench`` (a plugin of :mod:`bench.cli`).
+"""Sub-commands ``sweep`` and ``status`` (a plugin of :mod:`bench.cli`).
 
 * ``python -m bench sweep FILE [--executor local|slurm] [--dry-run] [--retry-failed] ...``
 * ``python -m bench status SWEEP`` (a sweep directory, file, or shipped name)
-* ``python -m bench bench [--dataset digits]``: the default offline benchmark = the ``bench``
-  sweep (bench/sweeps/bench.yaml) on one dataset, then a mean ± std table with a real-data row.
 """
 
 from __future__ import annotations
@@ -59,16 +57,18 @@ def apply_cli_resources(sweep: Any, args: argparse.Namespace) -> Any:
     return dataclasses.replace(sweep, slurm=parse_slurm(sweep.name, raw))
 
 
-def describe_resources(sweep: Any, n_todo: int, executor: str, parallel: int, folder: str = "FOLDER") -> str:
+def describe_resources(sweep: Any, n_todo: int, executor: str, parallel: int, folder: str = "FOLDER",
+                       threads: int = 1) -> str:
     """What the submission will ask for (local workers, or the Slurm array and its #SBATCH lines)."""
-    from bench.executors import local_threads, slurm_parameters
+    from bench.executors import slurm_parameters
 
     if executor == "local":
         n = min(parallel, n_todo)
-        return f"local: {n} worker process(es) at a time, {local_threads(parallel)} torch thread(s) each"
+        return f"local: {n} worker process(es) at a time, {threads} torch thread(s) each"
     res = sweep.slurm
     n_jobs = -(-n_todo // res.runs_per_job)
-    lines = [f"slurm: job array of {n_jobs} task(s) ({res.runs_per_job} run(s) per task, {res.concurrent_runs} at a time), "
+    lines = [f"slurm: job array of {n_jobs} task(s) ({res.runs_per_job} run(s) per task, {res.concurrent_runs} at a time, "
+             f"{threads} torch thread(s) per run), "
              f"at most "
              f"{min(res.array_parallelism, max(n_jobs, 1))} at once; per task: partition={res.partition or '(default)'} "
              f"gpus_per_node={res.gpus_per_node} cpus_per_task={res.cpus_per_task} "
@@ -156,14 +156,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"sweep {sweep.name}: {len(sweep)} runs; to run: {len(plan.todo)} ({plan.resumable} resume from a "
               f"checkpoint, {plan.retried} failed retried); finished, skipped: {done}")
         print(f"metrics: {', '.join(sweep.resolved_metrics() or ['(default battery)'])}")
-        print(describe_resources(sweep, len(plan.todo), args.executor, parallel, str(paths.submitit / "%j")))
+        print(describe_resources(sweep, len(plan.todo), args.executor, parallel, str(paths.submitit / "%j"),
+                                 args.threads))
         if unchecked:
             print(f"note: {unchecked}")
         print(f"sweep directory: {paths.root}")
         return 0
     result = run_sweep(sweep, paths, executor=args.executor, retry_failed=args.retry_failed,
                        wait_for_jobs=not args.no_wait, progress=not args.quiet, device=args.device,
-                       data_root=args.data_root, weights_dir=args.weights_dir, parallel=parallel)
+                       data_root=args.data_root, weights_dir=args.weights_dir, parallel=parallel,
+                       threads=args.threads)
     skipped = sum(result.plan.finished.values())
     print(f"sweep {sweep.name}: {len(result.plan.todo)} run(s) submitted ({result.plan.resumable} resumed), "
           f"{skipped} already finished")
@@ -205,79 +207,17 @@ def resolve_sweep_dir(target: str, out: str = DEFAULT_OUT) -> tuple[Any, Any]:
 @arguments(_status_args)
 def cmd_status(args: argparse.Namespace) -> int:
     from bench import sweep as sweepmod
-    from bench.status import counts, format_counts, format_table, sweep_states
+    from bench.status import PROBLEMS, counts, format_counts, format_table, sweep_states
     from bench.summary import write_summary
 
     sweep, paths = resolve_sweep_dir(args.sweep, args.out)
     states = sweep_states(sweep, paths)
-    print(format_table(states, only_problems=args.problems))
+    if args.problems and not any(s.state in PROBLEMS for s in states):
+        print(f"no problems: no run is {', '.join(PROBLEMS[:-1])} or {PROBLEMS[-1]}")
+    else:
+        print(format_table(states, only_problems=args.problems))
     print(format_counts(counts(states)))
     if paths.runs.is_dir():
         write_summary(paths.runs, paths.summary, sweep.name, sweepmod.run_ids(sweep))
         print(f"summary (rebuilt): {paths.summary}")
     return 0
-
-
-# ---- bench -------------------------------------------------------------------------------
-def _bench_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="digits", help="dataset of the benchmark (default: offline digits)")
-    p.add_argument("--sweep", default="bench", help="sweep file or shipped name (default: bench)")
-    p.add_argument("--parallel", type=int, default=None, help="runs at a time (default: the sweep's)")
-    p.add_argument("--out", default=DEFAULT_OUT)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_run_options(p)
-
-
-@command("bench", "the default benchmark: the `bench` sweep on one dataset, then a mean ± std table")
-@arguments(_bench_args)
-def cmd_bench(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from bench import sweep as sweepmod
-    from bench.data import load as load_dataset
-    from bench.executors import SweepPaths, run_sweep
-    from bench.registry import datasets
-    from bench.run import evaluate_real
-    from bench.summary import mean_std_table
-
-    if args.parallel is not None and args.parallel < 1:
-        raise ConfigError(f"bad value for --parallel: {args.parallel} (must be >= 1)")
-    datasets().entry(args.dataset)
-    base = sweepmod.load(args.sweep, check_names=False)
-    sweep = dataclasses.replace(base, name=f"{base.name}-{args.dataset}", datasets=[args.dataset],
-                                steps=base.steps if not isinstance(base.steps, dict) else base.steps.get(args.dataset))
-    sweep.validate_names()
-    dataset = load_dataset(args.dataset, args.data_root)  # a missing dataset fails here, before any run
-    paths = SweepPaths.of(sweep.name, args.out)
-    print(f"benchmark: {', '.join(sweep.models)} × {args.dataset} × {len(sweep.seeds)} seeds "
-          f"({sweep.steps or 'default'} steps) → {paths.root}", flush=True)
-    result = run_sweep(sweep, paths, progress=not args.quiet, device=args.device, data_root=args.data_root,
-                       weights_dir=args.weights_dir, parallel=args.parallel)
-    df = pd.read_csv(paths.summary)
-    names = sweep.resolved_metrics() or sorted(df["metric"].dropna().unique())
-    real = evaluate_real(dataset, names, seed=0, eval_samples=sweep.eval_samples, weights_dir=args.weights_dir)
-    reference = {k: float(v) for k, v in real.items() if "." not in k and isinstance(v, (int, float))}
-    print()
-    print(f"### {args.dataset}: mean ± std over seeds (n completed); real data = {args.dataset} test split")
-    print(mean_std_table(df, reference))
-    unavailable = _unavailable(paths, names)
-    for name, why in unavailable.items():
-        print(f"- {name}: unavailable ({why})")
-    print(f"({len(result.plan.todo)} run(s) executed, {sum(result.plan.finished.values())} already finished)")
-    return _finish(sweep, paths)
-
-
-def _unavailable(paths: Any, names: list[str]) -> dict[str, str]:
-    """Metrics no run could compute, with the first reason recorded (e.g. missing weights)."""
-    import json
-
-    out: dict[str, str] = {}
-    computed: set[str] = set()
-    for met in sorted(paths.runs.glob("*/metrics.json")):
-        rec = json.loads(met.read_text())
-        computed |= {n for n in names if n in rec}
-        for n in names:
-            why = rec.get(f"{n}.unavailable")
-            if why and n not in out:
-                out[n] = str(why).splitlines()[0]
-    return {n: why for n, why in out.items() if n not in computed}

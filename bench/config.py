@@ -8,6 +8,7 @@ protocol preset when asked for, then the user's ``--set`` overrides.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
@@ -25,6 +26,57 @@ def check_precision(value: object, key: str) -> str:
     return str(value)
 
 T = TypeVar("T")
+
+# Lower bounds of the run options (RunSpec fields, ``train`` options and sweep-file keys), checked by
+# :func:`check_run_option` for the command line and the sweep files alike (one rule, one message).
+# torch CPU threads per run, the one default of ``train`` and of every sweep executor: a CPU result is
+# reproducible at the same thread count (it sets the order of float reductions); config.json records it.
+DEFAULT_THREADS = 1
+RUN_OPTION_MINIMUM: dict[str, int] = {"seed": 0, "steps": 1, "n_eval": 1, "log_every": 1, "checkpoint_every": 1,
+                                      "threads": 1}
+
+
+def check_run_option(key: str, value: Any) -> int:
+    """``value`` as an int if it is an integer >= the option's minimum, else a one-line :class:`ConfigError`:
+    ``bad value for log_every: 0 (must be >= 1)``."""
+    number = coerce(key, value, int)
+    minimum = RUN_OPTION_MINIMUM[key]
+    if number < minimum:
+        raise ConfigError(f"bad value for {key}: {value!r} (must be >= {minimum})")
+    return number
+
+
+def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``, else a one-line :class:`ConfigError` naming ``key``."""
+    if value not in choices:
+        raise ConfigError(f"bad value for {key}: {value!r} (choose from {', '.join(choices)})")
+    return str(value)
+
+
+def bounded(default: Any, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
+            lt: float | None = None) -> Any:
+    """A dataclass field with declared bounds, checked by :func:`override` for every source of values
+    (``--set``, sweep files, dataset defaults, presets): ``beta: float = bounded(1.0, ge=0)``."""
+    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    return dataclasses.field(default=default, metadata={"bounds": bounds})
+
+
+_BOUND_TEXT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_BOUND_OK = {"ge": lambda v, b: v >= b, "gt": lambda v, b: v > b, "le": lambda v, b: v <= b, "lt": lambda v, b: v < b}
+
+
+def check_fields(cfg: Any) -> None:
+    """Generic checks of a config dataclass: every float is finite (NaN or inf would only surface as a
+    diverged run at step 1) and every field declared with :func:`bounded` is within its bounds."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        numbers = value if isinstance(value, tuple) else (value,)
+        for v in numbers:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"bad value for {f.name}: {v} (must be a finite number)")
+        for kind, limit in f.metadata.get("bounds", {}).items():
+            if isinstance(value, (int, float)) and not _BOUND_OK[kind](value, limit):
+                raise ConfigError(f"bad value for {f.name}: {value} (must be {_BOUND_TEXT[kind]} {limit})")
 
 
 def parse_assignments(items: list[str] | None) -> dict[str, str]:
@@ -121,6 +173,7 @@ def override(cfg: T, values: dict[str, Any], *, source: str = "--set") -> T:
             raise ConfigError(f"unknown key {key!r} in {source} for {type(cfg).__name__}; valid keys: {known}")
         changes[key] = coerce(key, text, types_by_name[key])
     new = dataclasses.replace(cfg, **changes)
+    check_fields(new)
     validate = getattr(new, "validate", None)
     if callable(validate):
         validate()

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.atomic import append_jsonl, write_json
+from bench.config import DEFAULT_THREADS, check_run_option
 from bench.errors import BenchError, ConfigError
 from bench.sweep import SlurmResources, Sweep, run_ids
 
@@ -281,13 +282,9 @@ def make_plan(sweep: Sweep, paths: SweepPaths, *, retry_failed: bool = False, de
 
 
 # ---- local -----------------------------------------------------------------------------------
-def local_threads(parallel: int) -> int:
-    """Torch threads per local worker: the machine's cores shared among the workers."""
-    return max(1, (os.cpu_count() or 1) // max(1, parallel))
-
-
-def submit_local(plan: Plan, paths: SweepPaths, parallel: int) -> list[Any]:
-    """Start ``min(parallel, len(todo))`` workers on this machine through submitit's LocalExecutor."""
+def submit_local(plan: Plan, paths: SweepPaths, parallel: int, threads: int = DEFAULT_THREADS) -> list[Any]:
+    """Start ``min(parallel, len(todo))`` workers on this machine through submitit's LocalExecutor, each
+    running its runs at ``threads`` torch threads (the default of ``train`` too: same results)."""
     import submitit
 
     n = min(parallel, len(plan.todo))
@@ -297,8 +294,28 @@ def submit_local(plan: Plan, paths: SweepPaths, parallel: int) -> list[Any]:
     # LocalExecutor kills a job after timeout_min (default 2 min): local runs have no time limit.
     ex.update_parameters(timeout_min=60 * 24 * 30)
     todo = [(spec, str(d)) for spec, d in plan.todo]
-    threads = local_threads(parallel)
-    return [ex.submit(RunWorker(todo, threads)) for _ in range(n)]
+    with controller_stderr(paths.submitit / "controllers.err"):
+        return [ex.submit(RunWorker(todo, threads)) for _ in range(n)]
+
+
+@contextlib.contextmanager
+def controller_stderr(log: Path) -> Iterator[None]:
+    """Send the standard error of the processes started inside (submitit's local job controllers) to
+    ``log``. On Ctrl-C the terminal interrupts the whole process group: the command exits with code 130
+    and each controller stops its worker (the run resumes from its checkpoint next time), but a
+    controller also prints its own ``KeyboardInterrupt`` traceback, which belongs in a log, not on the
+    user's terminal. The workers' output already goes to submitit's per-job log files."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(fd, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(fd)
 
 
 # ---- slurm -----------------------------------------------------------------------------------
@@ -397,8 +414,9 @@ def _quiet_stderr() -> Iterator[None]:
         yield
 
 
-def submit_slurm(plan: Plan, paths: SweepPaths, sweep: Sweep) -> list[Any]:
-    """Submit the to-do list as one Slurm job array (``runs_per_job`` runs per task)."""
+def submit_slurm(plan: Plan, paths: SweepPaths, sweep: Sweep, threads: int = DEFAULT_THREADS) -> list[Any]:
+    """Submit the to-do list as one Slurm job array (``runs_per_job`` runs per task, each run at
+    ``threads`` torch threads: a packed job's ``concurrent_runs`` processes get that many each)."""
     import submitit
 
     if shutil.which("sbatch") is None:
@@ -414,7 +432,7 @@ def submit_slurm(plan: Plan, paths: SweepPaths, sweep: Sweep) -> list[Any]:
     chunks = [todo[i:i + k] for i in range(0, len(todo), k)]
     try:
         with _quiet_stderr(), ex.batch():
-            jobs = [ex.submit(RunWorker(chunk, res.cpus_per_task, res.concurrent_runs)) for chunk in chunks]
+            jobs = [ex.submit(RunWorker(chunk, threads * res.concurrent_runs, res.concurrent_runs)) for chunk in chunks]
     except Exception as err:  # sbatch refused the request (EnforcePartLimits) → one line
         msg = " ".join(str(err).split())
         raise ExecutorError(f"slurm: sbatch refused the job array: {msg[-300:]}") from None
@@ -507,13 +525,15 @@ class SweepResult:
 
 def run_sweep(sweep: Sweep, paths: SweepPaths, *, executor: str = "local", retry_failed: bool = False,
               wait_for_jobs: bool = True, progress: bool = True, device: str = "cpu", data_root: str | None = None,
-              weights_dir: str | None = None, parallel: int | None = None) -> SweepResult:
+              weights_dir: str | None = None, parallel: int | None = None,
+              threads: int = DEFAULT_THREADS) -> SweepResult:
     """Submit the unfinished runs of ``sweep`` (idempotent: finished runs are skipped, partial ones
     resume, failed ones only with ``retry_failed``), wait for them, and rebuild ``summary.csv``."""
     from bench.summary import write_summary
 
     if executor not in ("local", "slurm"):
         raise ConfigError(f"bad value for --executor: {executor!r} (local or slurm)")
+    check_run_option("threads", threads)
     if executor == "slurm":  # before anything is written: a request no node can satisfy fails here
         if shutil.which("sbatch") is None:
             raise ExecutorError("slurm executor: sbatch not found (start the local cluster with: make slurm-up)")
@@ -528,9 +548,9 @@ def run_sweep(sweep: Sweep, paths: SweepPaths, *, executor: str = "local", retry
         tmp.write_text(sweep.to_yaml())
     plan = make_plan(sweep, paths, retry_failed=retry_failed, **kw)  # type: ignore[arg-type]
     if executor == "local":
-        jobs = submit_local(plan, paths, parallel or sweep.parallel)
+        jobs = submit_local(plan, paths, parallel or sweep.parallel, threads)
     else:
-        jobs = submit_slurm(plan, paths, sweep)
+        jobs = submit_slurm(plan, paths, sweep, threads)
     if wait_for_jobs:
         wait(jobs, plan, steps=expected_steps(plan), progress=progress)
         write_summary(paths.runs, paths.summary, sweep.name, run_ids(sweep))

@@ -15,7 +15,7 @@ PACKAGES = ("torch", "torchvision", "torch-fidelity", "clean-fid", "lpips", "num
 
 
 def versions() -> dict[str, str]:
-    """Installed versions of the libraries that change numbers (PROTOCOLS.md §6, library drift)."""
+    """Installed versions of the libraries that change numbers (docs/protocols.md §6, library drift)."""
     out = {"python": platform.python_version()}
     for pkg in PACKAGES:
         try:

@@ -3,6 +3,10 @@
 A run directory holds ``config.json`` (everything needed to re-run it, versions included),
 ``log.jsonl``, ``checkpoint.pt``, ``metrics.json`` (flat ``{name: value}`` + ``status`` + ``step``),
 ``samples.png`` and ``reconstructions.png``. All files are written atomically.
+
+A run directory belongs to one run: :func:`execute` resumes it only when its ``config.json`` names the
+same run id, refuses any other run's directory or a non-empty folder that is not a run (one line, exit
+code 2, nothing touched), and skips a finished run (returning its record) unless ``force`` is given.
 """
 
 from __future__ import annotations
@@ -27,6 +31,43 @@ from models.base import RECONSTRUCT, SAMPLE, Model, ModelConfig
 
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.json"
+FINISHED = ("completed", "diverged")  # a run in one of these states is skipped unless forced
+# Files the sweep executors write into a run directory before the run itself starts (bench/executors.py).
+EXECUTOR_FILES = frozenset({".lock", "attempts.jsonl"})
+
+
+class RunDirectoryError(BenchError):
+    """The run directory holds another run, or files that are not a run's: nothing was written."""
+
+
+def typed_value(value: Any) -> Any:
+    """A typed config value in the form hashed into run ids: tuples as lists, whole floats as ints
+    (``4.0`` → ``4``: a float field set to 4 in a sweep file or ``--set beta=4`` on the command line
+    is the same value), everything else as is."""
+    if isinstance(value, (tuple, list)):
+        return [typed_value(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def typed_overrides(model: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` converted to the types of ``model``'s config fields (``"8"`` → ``8`` for an int
+    field), as :func:`typed_value`. A key or value that does not fit is kept as given (it is reported by
+    :func:`prepare`, with its reason, before anything runs)."""
+    from bench.registry import models
+
+    try:
+        types_by_name = cfgmod.field_types(models().get(model).Config)
+    except BenchError:
+        return dict(overrides)
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        try:
+            out[key] = typed_value(cfgmod.coerce(key, value, types_by_name[key]))
+        except (KeyError, ConfigError):
+            out[key] = value
+    return out
 
 
 @dataclass
@@ -55,16 +96,48 @@ class RunSpec:
     channels_last: bool = False
     compile: bool = False
     data_on_device: bool = False
+    # torch CPU threads (None: leave the process's setting). Float reductions depend on it, so a CPU result
+    # is reproducible at the same count; it is recorded in config.json (``runtime.torch_threads``).
+    threads: int | None = None
+    # The held-out split reconstruction metrics read (metrics.base.RECON_SPLITS): "test" (AVAE Table I) or
+    # "val" (AVAE-S Table III). Part of the identity only when not "test", so existing run ids are unchanged.
+    recon_split: str = "test"
+
+    def validate(self) -> None:
+        """Every run option within its range (the same checks and messages as the sweep files')."""
+        cfgmod.check_run_option("seed", self.seed)
+        for key in ("steps", "n_eval", "threads"):
+            if getattr(self, key) is not None:
+                cfgmod.check_run_option(key, getattr(self, key))
+        for key in ("log_every", "checkpoint_every"):
+            cfgmod.check_run_option(key, getattr(self, key))
+        cfgmod.check_choice("protocol", self.protocol, cfgmod.PROTOCOLS)
+        cfgmod.check_choice("eval_samples", self.eval_samples, ("quick", "paper"))
+        cfgmod.check_choice("recon_split", self.recon_split, ("test", "val"))
+        cfgmod.check_precision(self.precision, "precision")
+        cfgmod.check_precision(self.eval_precision, "eval-precision")
+        if self.steps is not None and "steps" in self.overrides:
+            try:
+                same = cfgmod.coerce("steps", self.overrides["steps"], int) == self.steps
+            except ConfigError:
+                same = False
+            if not same:
+                raise ConfigError(f"steps given twice: as {self.overrides['steps']} (--set steps / a sweep's set) and as "
+                                  f"{self.steps} (--steps / a sweep's steps): give one")
 
     def identity(self) -> dict[str, Any]:
-        """The fields that change results (not where data or weights live, nor the device)."""
+        """The fields that change results (not where data or weights live, nor the device), with the
+        overrides typed by the model's config (so ``--set width=8`` and a sweep file's ``width: 8`` agree)."""
         d = asdict(self)
         for k in ("device", "data_root", "weights_dir", "log_every", "checkpoint_every", "channels_last", "compile",
-                  "data_on_device"):
+                  "data_on_device", "threads"):
             d.pop(k)
+        d["overrides"] = typed_overrides(self.model, self.overrides)
         for k in ("precision", "eval_precision"):
             if d[k] == "fp32":
                 d.pop(k)
+        if d["recon_split"] == "test":
+            d.pop("recon_split")
         return d
 
     def run_id(self) -> str:
@@ -75,8 +148,7 @@ class RunSpec:
 
 def resolve(spec: RunSpec, dataset: Dataset) -> tuple[type[Model], ModelConfig]:
     """Model class and config: defaults → dataset defaults → paper preset → overrides (+ steps)."""
-    if spec.protocol not in cfgmod.PROTOCOLS:
-        raise ConfigError(f"bad value for protocol: {spec.protocol!r} (choose from {', '.join(cfgmod.PROTOCOLS)})")
+    spec.validate()
     cls: type[Model] = model_registry().get(spec.model)
     cfg = cls.Config()
     cfg = cfgmod.override(cfg, cls.dataset_defaults(dataset.spec), source="dataset defaults")
@@ -92,6 +164,7 @@ def prepare(spec: RunSpec) -> tuple[Dataset, type[Model], ModelConfig, torch.dev
     """Validate everything a run needs before anything is written (bad input → BenchError)."""
     from bench.registry import datasets, metrics
 
+    spec.validate()
     datasets().entry(spec.dataset)  # unknown name → one line with the known ones
     model_registry().entry(spec.model)
     for m in spec.metrics or []:
@@ -100,8 +173,6 @@ def prepare(spec: RunSpec) -> tuple[Dataset, type[Model], ModelConfig, torch.dev
         raise ConfigError(f"bad value for device: {spec.device!r} (cpu or cuda)")
     if spec.device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device cuda requested but no CUDA device is available")
-    cfgmod.check_precision(spec.precision, "precision")
-    cfgmod.check_precision(spec.eval_precision, "eval-precision")
     dataset = load_dataset(spec.dataset, spec.data_root)
     cls, cfg = resolve(spec, dataset)
     return dataset, cls, cfg, torch.device(spec.device)
@@ -114,24 +185,79 @@ def default_metrics() -> list[str]:
     return [e.name for e in metrics() if getattr(e.load(), "default", True)]
 
 
-def execute(spec: RunSpec, run_dir: str | Path, *, progress: bool = True) -> dict[str, Any]:
+def check_run_dir(spec: RunSpec, run_dir: str | Path) -> dict[str, Any] | None:
+    """Whether ``run_dir`` may hold ``spec``'s run: it is absent or empty (a new run), or its
+    ``config.json`` names the same run id (resumed, or finished: its ``metrics.json`` record is
+    returned when the status is in :data:`FINISHED`). Anything else raises :class:`RunDirectoryError`
+    (one line) without touching the folder."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        return None
+    if not run_dir.is_dir():
+        raise RunDirectoryError(f"run directory {run_dir} is a file, not a folder: choose another --out")
+    config = run_dir / CONFIG_FILE
+    if not config.is_file():
+        others = sorted(p.name for p in run_dir.iterdir() if p.name not in EXECUTOR_FILES)
+        if not others:
+            return None
+        raise RunDirectoryError(f"{run_dir} is not empty and is not a run directory (it holds {others[0]!r}"
+                                f"{f' and {len(others) - 1} more' if len(others) > 1 else ''}): choose another --out")
+    try:
+        stored = json.loads(config.read_text()).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        stored = None
+    if stored != spec.run_id():
+        what = f"run {stored}" if isinstance(stored, str) else "an unreadable config.json"
+        raise RunDirectoryError(f"{run_dir} holds {what}, not {spec.run_id()} (another model, dataset, seed or "
+                                f"configuration): choose another --out")
+    record = read_metrics(run_dir)
+    return record if record is not None and record.get("status") in FINISHED else None
+
+
+def runtime(device: torch.device) -> dict[str, Any]:
+    """What a CPU result also depends on besides the configuration and the library versions: the torch
+    thread count (it changes the order of float reductions), the device and the determinism settings."""
+    return {"torch_threads": torch.get_num_threads(), "device": str(device),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+            "cudnn_deterministic": torch.backends.cudnn.deterministic, "cudnn_benchmark": torch.backends.cudnn.benchmark}
+
+
+def execute(spec: RunSpec, run_dir: str | Path, *, progress: bool = True, force: bool = False) -> dict[str, Any]:
     """Train and evaluate one run in ``run_dir``; returns what was written to ``metrics.json``.
 
-    Bad input raises :class:`BenchError` before ``run_dir`` is created. A diverged run is recorded
-    (status ``diverged`` + step) and returned normally; an unexpected error is recorded as
-    ``failed`` with its reason and re-raised.
+    Bad input raises :class:`BenchError` before ``run_dir`` is created or touched (a directory of another
+    run or of other files is refused: :func:`check_run_dir`). A finished run (completed or diverged) is
+    not run again: its record is returned as it is, unless ``force`` (then a completed run is re-evaluated
+    from its final checkpoint). A diverged run is recorded (status ``diverged`` + step) and returned
+    normally; an unexpected error is recorded as ``failed`` with its reason and re-raised.
     """
-    from bench.trainer import Trainer
-
     dataset, cls, cfg, device = prepare(spec)
     run_dir = Path(run_dir)
+    finished = check_run_dir(spec, run_dir)
+    if finished is not None and not force:
+        return finished
+    threads_before = torch.get_num_threads()
+    if spec.threads is not None:
+        torch.set_num_threads(spec.threads)
+    try:
+        return _train_and_evaluate(spec, run_dir, dataset, cls, cfg, device, progress=progress)
+    finally:  # the calling process keeps its own setting
+        torch.set_num_threads(threads_before)
+
+
+def _train_and_evaluate(spec: RunSpec, run_dir: Path, dataset: Dataset, cls: type[Model], cfg: ModelConfig,
+                        device: torch.device, *, progress: bool) -> dict[str, Any]:
+    """The body of :func:`execute`, once the inputs and the run directory are checked."""
+    from bench.trainer import Trainer
+
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / CONFIG_FILE, {"run_id": spec.run_id(), "spec": asdict(spec), "model_config": cfgmod.to_dict(cfg),
                                        "model_class": f"{cls.__module__}.{cls.__qualname__}", "paper": cls.paper,
-                                       "dataset_spec": asdict(dataset.spec), **provenance()})
+                                       "dataset_spec": asdict(dataset.spec), "runtime": runtime(device),
+                                       **provenance()})
     try:
         torch.manual_seed(spec.seed)
-        model = cls(cfg, dataset.spec).to(device)
+        model = cls.build(cfg, dataset.spec).to(device)
         trainer = Trainer(model, dataset.train, run_dir, seed=spec.seed, steps=cfg.steps, device=device,
                           log_every=spec.log_every, checkpoint_every=spec.checkpoint_every, progress=progress,
                           precision=spec.precision, channels_last=spec.channels_last, compile=spec.compile,
@@ -139,7 +265,7 @@ def execute(spec: RunSpec, run_dir: str | Path, *, progress: bool = True) -> dic
         result = trainer.fit()
         record: dict[str, Any] = {"status": result.status, "step": result.step, "resumed_from": result.resumed_from}
         if result.status == "completed":
-            record.update(evaluate_model(model, dataset, spec, device))
+            record.update(evaluate_model(model, dataset, spec, device, progress=progress))
             write_grids(model, dataset, run_dir, spec.seed)
         else:
             record["reason"] = result.reason
@@ -153,17 +279,50 @@ def execute(spec: RunSpec, run_dir: str | Path, *, progress: bool = True) -> dic
     return record
 
 
-def evaluate_model(model: Model, dataset: Dataset, spec: RunSpec, device: torch.device) -> dict[str, Any]:
-    """The metric battery on the final model (sampling in the configured BatchNorm mode)."""
+def explain_unavailable(ctx: Any, names: list[str], out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with ``name.unavailable`` (the reason) for every metric of ``names`` that has neither a
+    value nor a reason: one asked for by name whose needs these inputs do not meet (e.g. ``mse`` of a
+    model without reconstructions). ``train``, ``sweep`` and ``evaluate`` all record it this way."""
+    from bench.registry import metrics
+
+    for name in names:
+        if name not in out and f"{name}.unavailable" not in out:
+            needs = metrics().get(name).needs
+            missing = sorted(n for n in needs if not ctx.provides(frozenset({n})))
+            out[f"{name}.unavailable"] = f"needs {', '.join(missing)} (not available from these inputs)"
+    return out
+
+
+def evaluate_with_progress(ctx: Any, names: list[str], *, progress: bool, desc: str = "evaluating") -> dict[str, Any]:
+    """:func:`metrics.base.evaluate` one metric at a time (same context, so the same cached images and
+    values) with a progress bar naming the metric being computed."""
+    from tqdm import tqdm
+
+    from metrics.base import evaluate
+
+    out: dict[str, Any] = {}
+    with tqdm(names, desc=desc, unit="metric", disable=not progress, leave=False, dynamic_ncols=True) as bar:
+        for name in bar:
+            bar.set_postfix_str(name)
+            out.update(evaluate(ctx, [name]))
+    return out
+
+
+def evaluate_model(model: Model, dataset: Dataset, spec: RunSpec, device: torch.device, *,
+                   progress: bool = False) -> dict[str, Any]:
+    """The metric battery on the final model (sampling in the configured BatchNorm mode). A metric asked
+    for by name (``spec.metrics``) that cannot apply is recorded as ``name.unavailable`` with the reason."""
     from metrics.base import EvalContext, evaluate
 
     model.train(model.cfg.sample_mode == "train")
     names = spec.metrics or default_metrics()
     common = dict(device=device, seed=spec.seed, sample_setting=spec.eval_samples, n_override=spec.n_eval,
-                  weights_dir=spec.weights_dir, extractor_precision=spec.eval_precision)
+                  weights_dir=spec.weights_dir, extractor_precision=spec.eval_precision, recon_split=spec.recon_split)
     ctx = EvalContext(dataset, sample_fn=model.sample if SAMPLE in model.capabilities else None,
                       recon_fn=model.reconstruct if RECONSTRUCT in model.capabilities else None, **common)
-    out = evaluate(ctx, names)
+    out = evaluate_with_progress(ctx, names, progress=progress)
+    if spec.metrics:
+        explain_unavailable(ctx, names, out)
     for suffix, fn in model.extra_recon_paths().items():
         extra = evaluate(EvalContext(dataset, recon_fn=fn, **common), names)
         out.update({f"{k.split('.')[0]}_{suffix}" + (f".{k.split('.', 1)[1]}" if "." in k else ""): v

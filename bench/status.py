@@ -16,6 +16,7 @@ from bench.executors import ATTEMPTS, SweepPaths, is_claimed, last_step, run_sta
 from bench.sweep import Sweep
 
 STATES = ("pending", "running", "completed", "diverged", "failed")
+PROBLEMS = ("running", "diverged", "failed")  # the states ``status --problems`` lists
 
 
 @dataclass
@@ -76,7 +77,7 @@ def counts(states: list[RunState]) -> dict[str, int]:
 
 def format_table(states: list[RunState], *, only_problems: bool = False) -> str:
     """A fixed-width text table: run, model, dataset, seed, hyper-parameters, state, step, reason."""
-    rows = [s for s in states if not only_problems or s.state in ("failed", "diverged", "running")]
+    rows = [s for s in states if not only_problems or s.state in PROBLEMS]
     header = ("run_id", "model", "dataset", "seed", "hp", "state", "step", "tries", "reason")
     cells = [header] + [(s.run_id, s.model, s.dataset, str(s.seed),
                          ",".join(f"{k}={v}" for k, v in s.hp.items()) or "-", s.state, str(s.step), str(s.attempts),

@@ -20,7 +20,8 @@ YAML layout (every key optional except ``models`` and ``datasets``)::
     per_model:                       # model-specific fixed overrides and grids
       alpha-gan: {set: {...}, grid: {lam: [1, 5, 10, 50]}}
     eval: {metrics: [mse, fid], optional_metrics: [lpips], samples: quick, n: 500, precision: fp32}
-                                     # optional_metrics: used only where registered
+                                     # optional_metrics: used only where registered; recon_split: test (default)
+                                     # or val, the split reconstruction metrics read
     log_every: 50
     checkpoint_every: 500
     local: {parallel: 2}             # runs at a time on this machine
@@ -44,7 +45,7 @@ from bench.errors import ConfigError
 SWEEPS_DIR = Path(__file__).resolve().parent / "sweeps"
 TOP_KEYS = {"name", "description", "paper", "models", "datasets", "seeds", "protocol", "steps", "set", "grid",
             "per_model", "eval", "log_every", "checkpoint_every", "local", "slurm"}
-EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n", "precision"}
+EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n", "precision", "recon_split"}
 LOCAL_KEYS = {"parallel"}
 SLURM_KEYS = {"partition", "gpus_per_node", "cpus_per_task", "mem_gb", "time_min", "qos", "account",
               "array_parallelism", "runs_per_job", "concurrent_runs", "sbatch", "setup"}
@@ -103,6 +104,7 @@ class Sweep:
     eval_samples: str = "quick"
     n_eval: int | None = None
     eval_precision: str = "fp32"  # of the metrics' feature extractors: fp32 (the libraries') or bf16
+    recon_split: str = "test"  # the held-out split reconstruction metrics read: test or val (AVAE-S Table III)
     log_every: int = 50
     checkpoint_every: int = 500
     parallel: int = 2
@@ -162,7 +164,7 @@ class Sweep:
                        metrics=self.resolved_metrics(), eval_samples=self.eval_samples,  # type: ignore[arg-type]
                        n_eval=self.n_eval, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
                        device=device, data_root=data_root, weights_dir=weights_dir,
-                       eval_precision=self.eval_precision)  # type: ignore[arg-type]
+                       eval_precision=self.eval_precision, recon_split=self.recon_split)  # type: ignore[arg-type]
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -172,7 +174,8 @@ class Sweep:
                              "protocol": list(self.protocols), "steps": self.steps, "set": dict(self.set),
                              "grid": {k: list(v) for k, v in self.grid.items()}, "per_model": self.per_model,
                              "eval": {"metrics": self.metrics, "optional_metrics": list(self.optional_metrics),
-                                      "samples": self.eval_samples, "n": self.n_eval, "precision": self.eval_precision},
+                                      "samples": self.eval_samples, "n": self.n_eval, "precision": self.eval_precision,
+                                      "recon_split": self.recon_split},
                              "log_every": self.log_every, "checkpoint_every": self.checkpoint_every,
                              "local": {"parallel": self.parallel}, "slurm": asdict(self.slurm)}
         return d
@@ -217,6 +220,11 @@ class Sweep:
                     cfgmod.override(cls.Config(), {**fixed, **point}, source=f"sweep {self.name}")
                 except ConfigError as err:
                     raise SweepError(f"sweep {self.name}: field 'grid' (model {model}, point {point}): {err}") from None
+        for cell in self.cells():  # the run options of every cell, by the rule the command line uses (RunSpec)
+            try:
+                self.run_spec(cell).validate()
+            except ConfigError as err:
+                raise SweepError(f"sweep {self.name}: run {cell.index} ({cell.model} on {cell.dataset}): {err}") from None
 
 
 # ---- loading ---------------------------------------------------------------------------------
@@ -252,6 +260,19 @@ def _int(name: str, fld: str, value: Any, minimum: int) -> int:
     if value < minimum:
         raise _err(name, fld, f"must be >= {minimum}, got {value}")
     return value
+
+
+def _run_option(name: str, fld: str, key: str, value: Any) -> int:
+    """A run option checked by the rule the command line uses (:func:`bench.config.check_run_option`):
+    the same message, prefixed with the sweep and the field."""
+    from bench.config import check_run_option
+
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _err(name, fld, f"expected an integer, got {value!r}")
+    try:
+        return check_run_option(key, value)
+    except ConfigError as err:
+        raise _err(name, fld, str(err)) from None
 
 
 def _keys(name: str, fld: str, d: dict[str, Any], allowed: set[str]) -> None:
@@ -321,9 +342,7 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
     s.description = str(raw.get("description") or "")
     s.paper = str(raw.get("paper") or "")
     if "seeds" in raw:
-        s.seeds = _list(name, "seeds", raw["seeds"], int)
-        if any(x < 0 for x in s.seeds):
-            raise _err(name, "seeds", f"seeds must be >= 0, got {s.seeds}")
+        s.seeds = [_run_option(name, "seeds", "seed", x) for x in _list(name, "seeds", raw["seeds"], int)]
     if "protocol" in raw:
         prot = raw["protocol"]
         s.protocols = [prot] if isinstance(prot, str) else _list(name, "protocol", prot)
@@ -338,10 +357,10 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
             for ds, v in steps.items():
                 if ds not in s.datasets:
                     raise _err(name, f"steps.{ds}", f"{ds!r} is not in 'datasets'")
-                _int(name, f"steps.{ds}", v, 1)
+                _run_option(name, f"steps.{ds}", "steps", v)
             s.steps = dict(steps)
         else:
-            s.steps = _int(name, "steps", steps, 1)
+            s.steps = _run_option(name, "steps", "steps", steps)
     s.set = _scalars(name, "set", raw.get("set"))
     s.grid = _grid(name, "grid", raw.get("grid"))
     per_model = _mapping(name, "per_model", raw.get("per_model"))
@@ -361,15 +380,19 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
             raise _err(name, "eval.samples", f"expected quick or paper, got {ev['samples']!r}")
         s.eval_samples = ev["samples"]
     if ev.get("n") is not None:
-        s.n_eval = _int(name, "eval.n", ev["n"], 1)
+        s.n_eval = _run_option(name, "eval.n", "n_eval", ev["n"])
     if ev.get("precision") is not None:
         if ev["precision"] not in PRECISIONS:
             raise _err(name, "eval.precision", f"expected {' or '.join(PRECISIONS)}, got {ev['precision']!r}")
         s.eval_precision = ev["precision"]
+    if ev.get("recon_split") is not None:
+        if ev["recon_split"] not in ("test", "val"):
+            raise _err(name, "eval.recon_split", f"expected test or val, got {ev['recon_split']!r}")
+        s.recon_split = ev["recon_split"]
     if "log_every" in raw:
-        s.log_every = _int(name, "log_every", raw["log_every"], 1)
+        s.log_every = _run_option(name, "log_every", "log_every", raw["log_every"])
     if "checkpoint_every" in raw:
-        s.checkpoint_every = _int(name, "checkpoint_every", raw["checkpoint_every"], 1)
+        s.checkpoint_every = _run_option(name, "checkpoint_every", "checkpoint_every", raw["checkpoint_every"])
     loc = _mapping(name, "local", raw.get("local"))
     _keys(name, "local.", loc, LOCAL_KEYS)
     if "parallel" in loc:

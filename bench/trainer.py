@@ -33,6 +33,7 @@ from models.base import Model
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
+PROBE_SIZE = 512  # examples in the fixed batch the model's diagnostics are computed on at each log step
 # torch.compile backend of the ``compile`` option; tests use the cheaper "aot_eager" (no C++ code generation).
 COMPILE_BACKEND = os.environ.get("BENCH_COMPILE_BACKEND", "inductor")
 
@@ -98,6 +99,8 @@ class Trainer:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.precision, self.channels_last, self.compile = precision, channels_last, compile
         self.stream = BatchStream(train, model.cfg.batch_size, seed, device)
+        # the first PROBE_SIZE training examples, fixed: Model.diagnostics (e.g. active latent units) at each log
+        self.probe = train.batch(slice(0, min(PROBE_SIZE, len(train)))).to(device)
         if data_on_device:
             self.stream.put_on_device()
         if channels_last:
@@ -187,7 +190,8 @@ class Trainer:
                     self.save_checkpoint(step)
         finally:
             bar.close()
-        self.save_checkpoint(step)
+        if step > start:
+            self.save_checkpoint(step)
         return TrainResult("completed", step, start)
 
     def _flush(self, window: list[dict[str, Tensor]], step: int) -> int | None:
@@ -202,7 +206,7 @@ class Trainer:
                 append_jsonl(self.run_dir / LOG, {"step": first + i, "event": "diverged",
                                                   **{k: stacked[k][i].item() for k in keys}})
                 return first + i
-        record = {"step": step, **{k: stacked[k][-1].item() for k in keys}}
+        record = {"step": step, **{k: stacked[k][-1].item() for k in keys}, **self.model.diagnostics(self.probe)}
         append_jsonl(self.run_dir / LOG, record)
         if self.on_log is not None:
             self.on_log(record)

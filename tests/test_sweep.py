@@ -71,7 +71,7 @@ def test_per_dataset_steps_and_optional_metrics() -> None:
     ({"grid": {"lr": 0.1}}, "'grid.lr': expected a list"),
     ({"seeds": [0, 0]}, "'seeds': duplicate"),
     ({"datasets": []}, "'datasets': expected a non-empty list"),
-    ({"steps": 0}, "'steps': must be >= 1"),
+    ({"steps": 0}, "'steps': bad value for steps: 0"),
     ({"stpes": 10}, "'stpes': unknown key"),
     ({"slurm": {"cpus_per_task": 0}}, "'slurm.cpus_per_task': must be >= 1"),
     ({"slurm": {"mem_gb": -4}}, "'slurm.mem_gb': must be a number > 0"),
@@ -117,12 +117,14 @@ def test_impossible_slurm_request_from_command_line(tmp_path: Path, capsys: pyte
 
 SHIPPED = {  # cells = Σ_models datasets × grid points × seeds, counted by hand from the files
     "smoke": 2 * 1 * 5,
-    "bench": 2 * 1 * 5,
+    "bench_quick": 7 * 1 * 5,
+    "bench_standard": 11 * 1 * 5,
+    "bench_paper": 11 * 1 * 5,
     "avae_table1": 7 * 5 * 5,
     "idvae_table1": 6 * 2 * 5,
     "avaes_table3": 4 * 1 * 5,
     "khan_table1": 2 * 1 * 5,
-    "alphagan_sweep": 3 * 5 * (2 * 2 * 4 + 1 + 3 + 4),
+    "alphagan_sweep": 3 * 5 * (2 * 4 * 4 + 1 + 3 + 3 * 5),
     "modes_grid25": (4 + 2 * 2) * 1 * 5,
 }
 
@@ -150,7 +152,7 @@ def test_dry_run_shows_slurm_array_and_packing(tmp_path: Path, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert rc == 0
     assert "note: no sinfo here: the request was not checked against a cluster" in out
-    assert "job array of 4 task(s) (3 run(s) per task, 1 at a time)" in out  # ceil(10 / 3)
+    assert "job array of 4 task(s) (3 run(s) per task, 1 at a time, 1 torch thread(s) per run)" in out  # ceil(10 / 3)
     assert "#SBATCH --array=0-3%2" in out and "#SBATCH --constraint=fast" in out
     assert "#SBATCH --partition=debug" in out and "#SBATCH --cpus-per-task=1" in out
 
