@@ -8,11 +8,17 @@ CPU runs). The :class:`EvalContext` produces each image set once and caches it (
 draws or encodes the same images twice.
 
 Values are written flat into ``metrics.json``: ``name`` → value, ``name.n`` → number of images
-used, ``name.unavailable`` → the reason a metric could not be computed (never a number).
+used, ``name.unavailable`` → the reason a metric could not be computed (never a number). Every metric
+computed on reconstructions also records ``name.split`` (the held-out split whose images were
+reconstructed: ``test`` by default, ``val`` where the paper says so, e.g. AVAE-S Table III) and
+``name.path`` (the model's reconstruction path as its code reads, e.g. ``decode(encode(x))``, where
+``encode`` is the posterior mean: :func:`recon_path`).
 """
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -78,6 +84,7 @@ class EvalContext:
     # it is the default and the only setting comparable with published numbers; "bf16" runs them under
     # torch.autocast(bfloat16) (faster on GPUs) and its effect on FID is measured in results/perf/.
     extractor_precision: Literal["fp32", "bf16"] = "fp32"
+    recon_split: str = "test"  # the held-out split reconstruction metrics read (RECON_SPLITS)
 
     @property
     def kind(self) -> str:
@@ -121,8 +128,10 @@ class EvalContext:
         s = s.subset(n, seed=0) if n is not None else s
         return s.data if self.kind == "points" else s.uint8()
 
-    def reconstructions(self, n: int, split: str = "test") -> tuple[Tensor, Tensor]:
-        """(originals, reconstructions) of the first ``n`` images of the held-out split, both uint8."""
+    def reconstructions(self, n: int, split: str | None = None) -> tuple[Tensor, Tensor]:
+        """(originals, reconstructions) of the first ``n`` images of the held-out split (default
+        ``recon_split``), both uint8."""
+        split = split or self.recon_split
         key = ("recon", split)
         have = self.cache.get(key)
         if have is None or len(have[0]) < n:
@@ -150,6 +159,24 @@ class EvalContext:
         return have[0][:n], have[1][:n]
 
 
+RECON_SPLITS = ("test", "val")
+
+
+def recon_path(fn: Callable[..., Tensor] | None) -> str:
+    """The reconstruction path ``fn`` computes, read from its code: the expression of its last ``return``
+    with ``self.`` removed (``AVAE.reconstruct`` → ``generate(encode(x))``), else its qualified name."""
+    if fn is None:
+        return ""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = ""
+    returns = re.findall(r"^\s*return\s+(.+?)\s*$", source, flags=re.MULTILINE)
+    if returns:
+        return returns[-1].replace("self.", "")
+    return getattr(fn, "__qualname__", repr(fn))
+
+
 def to_unit(x: Tensor) -> Tensor:
     """uint8 images → float in [0, 1] (the pixel convention of MSE, cosine and sharpness)."""
     return x.float() / 255.0
@@ -175,4 +202,7 @@ def evaluate(ctx: EvalContext, names: list[str]) -> dict[str, Any]:
         n_used = values.pop("__n__", None)
         out.update(values)
         out[f"{name}.n"] = int(n_used if n_used is not None else metric.n(ctx))
+        if RECONSTRUCTIONS in metric.needs:
+            out[f"{name}.split"] = ctx.recon_split
+            out[f"{name}.path"] = recon_path(ctx.recon_fn)
     return out

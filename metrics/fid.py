@@ -1,4 +1,4 @@
-"""Fréchet distances of pretrained features, samples vs training-split statistics (PROTOCOLS.md §3, §6).
+"""Fréchet distances of pretrained features, samples vs training-split statistics (docs/protocols.md §3, §6).
 
 d² = ‖μ_f − μ_r‖² + Tr(Σ_f + Σ_r − 2(Σ_f Σ_r)^{1/2}) (Heusel et al. 2017, eq. 6) on:
 

@@ -1,4 +1,4 @@
-"""VAE-S (Naderi, Haji Soleimani & Matwin, AVAE-S paper 003, §II-A, eqs. 5–10; PROTOCOLS.md §2).
+"""VAE-S (Naderi, Haji Soleimani & Matwin, AVAE-S paper 003, §II-A, eqs. 5–10; docs/protocols.md §2).
 
 L_VAE = L_REC + L_KL + L_KL-TC (eq. 10 / Alg. 1) with the structure-aware reconstruction loss
 L_REC = λ1 MAE + λ2 MSE + λ3 (1 − SSIM) + λ4 ‖Sobel(x) − Sobel(x̃)‖₂ + λ5 ‖Gabor(x) − Gabor(x̃)‖₂

@@ -1,4 +1,4 @@
-"""Short, seeded CPU training of the five baselines through the real run pipeline (PROTOCOLS.md §2–3),
+"""Short, seeded CPU training of the five baselines through the real run pipeline (docs/protocols.md §2–3),
 on the 2-D toys (the digits tests are in test_training_baselines_digits.py):
 
 - the mode-coverage metric on hand-built point sets with known answers (scipy's entropy as the

@@ -1,6 +1,6 @@
 """Statistics for the report tables: metric direction, Welch t-tests, best cells, rank agreement.
 
-* Seeds are the unit of replication (PROTOCOLS §6 "seeds vs evaluation repeats"): a ± in a table
+* Seeds are the unit of replication (docs/protocols.md §6 "seeds vs evaluation repeats"): a ± in a table
   is the sample standard deviation (ddof = 1) over independently trained runs.
 * Pairwise comparisons use Welch's unequal-variance t-test (Welch 1947), delegated to
   ``scipy.stats.ttest_ind(equal_var=False)``.
