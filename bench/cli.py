@@ -51,9 +51,9 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 @command("list", "list registered models, datasets or metrics")
 @arguments(_list_args)
 def cmd_list(args: argparse.Namespace) -> int:
-    from bench import registry
+    from bench import registries
 
-    reg = {"models": registry.models, "datasets": registry.datasets, "metrics": registry.metrics}[args.what]()
+    reg = {"models": registries.models, "datasets": registries.datasets, "metrics": registries.metrics}[args.what]()
     width = max(len(e.name) for e in reg)
     for e in reg:
         print(f"{e.name:<{width}}  {e.description}")
@@ -169,7 +169,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 @arguments(_data_args)
 def cmd_data(args: argparse.Namespace) -> int:
     from bench.data import real
-    from bench.registry import datasets
+    from bench.registries import datasets
 
     datasets().entry(args.name)
     root = args.data_root or real.default_root()

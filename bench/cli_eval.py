@@ -59,7 +59,7 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
     one-line :class:`bench.errors.BenchError`."""
     import torch
 
-    from bench.registry import metrics as metric_registry
+    from bench.registries import metrics as metric_registry
     from bench.run import default_metrics, evaluate_with_progress, explain_unavailable
     from bench.sources import SourceError, load_source, match_channels, rgb_dataset
     from metrics.base import EvalContext

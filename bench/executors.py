@@ -1,11 +1,11 @@
-"""Running a sweep's runs: on this machine (N at a time) or on Slurm, both through submitit.
+"""Running a sweep's runs: on this machine (N at a time) or on Slurm (the :mod:`slurm` package), both
+through submitit.
 
 The unit of work is a :class:`RunWorker` — a small picklable callable that executes a list of runs,
-one after the other, each with :func:`bench.run.execute` in its own directory. It is
-*checkpointable* in submitit's sense: on the pre-emption / time-limit signal (SIGUSR2 under
-submitit) submitit calls :meth:`RunWorker.checkpoint`, which returns the same worker for requeueing;
-after the requeue, completed runs are skipped and the interrupted run resumes from its own
-``checkpoint.pt`` (written every ``checkpoint_every`` steps), not from step 0.
+one after the other, each with :func:`bench.run.execute` in its own directory. The Slurm job
+(:class:`slurm.worker.SlurmWorker`) extends it with packing and requeueing on pre-emption; an
+interrupted run resumes from its own ``checkpoint.pt`` (written every ``checkpoint_every`` steps), not
+from step 0.
 
 Each run is claimed with an exclusive ``flock`` on ``<run_dir>/.lock`` for as long as it executes,
 so two workers — two array tasks, a re-submitted sweep beside a still-running one, or the orphaned
@@ -19,11 +19,9 @@ Executors:
 * ``local``: ``parallel`` workers through submitit's ``LocalExecutor``; every worker gets the whole
   to-do list and they share it through the claims (dynamic load balancing; torch is imported once
   per worker, not once per run).
-* ``slurm``: submitit's ``AutoExecutor(cluster="slurm")``; the to-do list is cut into chunks of
-  ``runs_per_job`` runs (``concurrent_runs`` of them at a time, in separate processes), submitted
-  as one job array (``slurm_array_parallelism`` caps the tasks
-  running at once), with the sweep file's / command line's partition, GPUs, CPUs, memory, time
-  limit, QoS, account and extra sbatch flags.
+* ``slurm``: :func:`slurm.executor.submit_slurm` — one job array of ``runs_per_job``-run chunks
+  (``concurrent_runs`` of them at a time), with the sweep's ``slurm:`` resources checked against
+  ``sinfo`` before anything is written.
 """
 
 from __future__ import annotations
@@ -32,9 +30,7 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import socket
-import subprocess
 import sys
 import time
 import traceback
@@ -46,7 +42,7 @@ from typing import Any
 from bench.atomic import append_jsonl, write_json
 from bench.config import DEFAULT_THREADS, check_run_option
 from bench.errors import BenchError, ConfigError
-from bench.sweep import SlurmResources, Sweep, run_ids
+from bench.sweep import Sweep, run_ids
 
 TERMINAL = ("completed", "diverged", "failed")
 LOCK = ".lock"
@@ -139,31 +135,16 @@ def job_label() -> str:
 
 
 # ---- the job callable ------------------------------------------------------------------------
-def _child_worker(runs: list[tuple[Any, str]], threads: int | None) -> None:
-    """Entry point of one of a packed job's processes (``concurrent_runs`` > 1)."""
-    RunWorker(runs, threads)()
-
-
 class RunWorker:
     """A submitit job: execute ``runs`` (``(RunSpec, run_dir)`` pairs) in order, skipping finished
-    ones and ones another worker holds (waiting for those at the end). Checkpointable.
+    ones and ones another worker holds (waiting for those at the end)."""
 
-    ``concurrent`` > 1 packs the job: that many child processes (``spawn``: each its own CUDA context on
-    the job's GPU, so small models fill it together) work through the same list, sharing it through
-    the run claims exactly as the local executor's workers do; the job's CPU threads are split
-    between them. Separate processes rather than CUDA streams in one process: no shared autograd or
-    allocator state between runs, so each run computes exactly what it computes alone (measured
-    throughput: ``benchmarks/gpu_throughput.py``)."""
-
-    def __init__(self, runs: list[tuple[Any, str]], threads: int | None = None, concurrent: int = 1) -> None:
+    def __init__(self, runs: list[tuple[Any, str]], threads: int | None = None) -> None:
         self.runs = [(spec, str(Path(d).resolve())) for spec, d in runs]
         self.threads = threads
-        self.concurrent = concurrent
 
     def __call__(self) -> dict[str, str]:
         """Run everything; returns ``{run_id: status}`` for the runs this worker handled."""
-        if self.concurrent > 1 and len(self.runs) > 1:
-            return self._packed()
         import torch
 
         threads_before = torch.get_num_threads()
@@ -193,23 +174,6 @@ class RunWorker:
             left = waiting
         return done
 
-    def _packed(self) -> dict[str, str]:
-        """Run the list with ``concurrent`` child processes; statuses are read back from the run directories."""
-        import multiprocessing
-
-        k = min(self.concurrent, len(self.runs))
-        threads = max(1, (self.threads or os.cpu_count() or 1) // k)
-        ctx = multiprocessing.get_context("spawn")
-        procs = [ctx.Process(target=_child_worker, args=(self.runs, threads)) for _ in range(k)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()
-        crashed = [p.exitcode for p in procs if p.exitcode != 0]
-        if crashed:
-            raise ExecutorError(f"packed job: {len(crashed)} of {k} worker processes exited with {crashed}")
-        return {spec.run_id(): str(run_status(Path(d))) for spec, d in self.runs}
-
     def _try(self, spec: Any, run_dir: Path, *, block: bool) -> str | None:
         """Execute one run if it is unfinished and unclaimed; its status, or None if claimed elsewhere."""
         from bench.run import execute
@@ -237,14 +201,6 @@ class RunWorker:
             append_jsonl(run_dir / ATTEMPTS, {"event": "end", "time": time.time(), "status": status})
             print(f"{spec.run_id()}: {status}", flush=True)
             return status
-
-    def checkpoint(self) -> Any:
-        """submitit's pre-emption hook: requeue this same worker. Progress lives in the run
-        directories (``checkpoint.pt`` every ``checkpoint_every`` steps), so nothing else to save."""
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(RunWorker(self.runs, self.threads, self.concurrent))
-
 
 # ---- planning --------------------------------------------------------------------------------
 @dataclass
@@ -318,129 +274,6 @@ def controller_stderr(log: Path) -> Iterator[None]:
         os.close(fd)
 
 
-# ---- slurm -----------------------------------------------------------------------------------
-def slurm_parameters(name: str, res: SlurmResources) -> dict[str, Any]:
-    """submitit AutoExecutor parameters for ``res`` (generic names + ``slurm_``-prefixed ones)."""
-    p: dict[str, Any] = {"name": f"hb-{name}", "timeout_min": res.time_min, "cpus_per_task": res.cpus_per_task,
-                         "slurm_array_parallelism": res.array_parallelism}
-    if res.gpus_per_node:
-        p["gpus_per_node"] = res.gpus_per_node
-    if res.mem_gb is not None:
-        p["mem_gb"] = res.mem_gb
-    for key in ("partition", "qos", "account"):
-        if getattr(res, key) is not None:
-            p[f"slurm_{key}"] = getattr(res, key)
-    if res.sbatch:
-        p["slurm_additional_parameters"] = {k.replace("-", "_"): v for k, v in res.sbatch.items()}
-    if res.setup:
-        p["slurm_setup"] = list(res.setup)
-    return p
-
-
-def _time_limit_min(text: str) -> float | None:
-    """sinfo's time limit (``infinite``, ``MM``, ``HH:MM:SS``, ``D-HH:MM:SS``) in minutes; None if unlimited."""
-    text = text.strip()
-    if text in ("infinite", "UNLIMITED", "n/a", ""):
-        return None
-    days = 0
-    if "-" in text:  # days-hours[:minutes[:seconds]]
-        d, text = text.split("-", 1)
-        days = int(d)
-        h, m, s = ([int(x) for x in text.split(":")] + [0, 0])[:3]
-    else:
-        parts = [int(x) for x in text.split(":")]
-        h, m, s = {1: lambda: (0, parts[0], 0), 2: lambda: (0, parts[0], parts[1]), 3: lambda: tuple(parts)}[len(parts)]()
-    return (days * 24 + h) * 60 + m + s / 60
-
-
-def check_slurm_resources(res: SlurmResources, *, require_cluster: bool = True) -> str | None:
-    """Compare the request with what the cluster's partitions offer (``sinfo``) and fail before
-    submitting, naming the field (``slurm.cpus_per_task`` …), if no node of the partition can ever
-    satisfy it. Without a reachable cluster (no ``sinfo``, or it fails) this is an error when
-    ``require_cluster``, else (``--dry-run`` on a laptop) the reason it was skipped is returned."""
-    if shutil.which("sinfo") is None:
-        if require_cluster:
-            raise ExecutorError("slurm executor: sinfo not found (start the local cluster with: make slurm-up)")
-        return "no sinfo here: the request was not checked against a cluster"
-    try:
-        out = subprocess.run(["sinfo", "-h", "-o", "%R|%c|%m|%G|%l|%a"], capture_output=True, text=True,
-                             timeout=30, check=True).stdout
-    except (subprocess.SubprocessError, OSError) as err:
-        msg = f"slurm: sinfo failed ({' '.join(str(err).split())}); is the cluster up? (make slurm-up for the local one)"
-        if require_cluster:
-            raise ExecutorError(msg) from None
-        return msg + ": the request was not checked against a cluster"
-    parts: dict[str, dict[str, Any]] = {}
-    for line in out.splitlines():
-        name, cpus, mem, gres, limit, _avail = (line.split("|") + [""] * 6)[:6]
-        gpus = sum(int(g.split(":")[-1].split("(")[0]) for g in gres.split(",") if g.startswith("gpu") and
-                   g.split(":")[-1].split("(")[0].isdigit())
-        p = parts.setdefault(name.rstrip("*"), {"cpus": 0, "mem": 0, "gpus": 0, "limit": None})
-        p["cpus"] = max(p["cpus"], int(cpus.rstrip("+") or 0))
-        p["mem"] = max(p["mem"], int("".join(ch for ch in mem if ch.isdigit()) or 0))
-        p["gpus"] = max(p["gpus"], gpus)
-        p["limit"] = _time_limit_min(limit)
-    if not parts:
-        raise ExecutorError("slurm: sinfo lists no partition")
-    if res.partition is not None and res.partition not in parts:
-        raise ConfigError(f"slurm.partition: no partition {res.partition!r} (cluster has: {', '.join(sorted(parts))})")
-    names = [res.partition] if res.partition else list(parts)
-    best = {k: max(parts[n][k] for n in names) for k in ("cpus", "mem", "gpus")}
-    where = f"partition {res.partition}" if res.partition else "any partition"
-    if res.cpus_per_task > best["cpus"]:
-        raise ConfigError(f"slurm.cpus_per_task: {res.cpus_per_task} requested but the largest node of {where} "
-                          f"has {best['cpus']}")
-    if res.mem_gb is not None and res.mem_gb * 1024 > best["mem"]:
-        raise ConfigError(f"slurm.mem_gb: {res.mem_gb:g} GB requested but the largest node of {where} has "
-                          f"{best['mem'] / 1024:.1f} GB")
-    if res.gpus_per_node > best["gpus"]:
-        raise ConfigError(f"slurm.gpus_per_node: {res.gpus_per_node} requested but the nodes of {where} have "
-                          f"{best['gpus']} GPUs (gres)")
-    if res.partition is not None:
-        limit = parts[res.partition]["limit"]
-        if limit is not None and res.time_min > limit:
-            raise ConfigError(f"slurm.time_min: {res.time_min} min requested but partition {res.partition} "
-                              f"allows {limit:g} min")
-    return None
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """submitit prints sbatch's refusal to ``sys.stderr`` and also puts it in the exception, which
-    we turn into one line: silence the print while submitting."""
-    import io
-
-    with contextlib.redirect_stderr(io.StringIO()):
-        yield
-
-
-def submit_slurm(plan: Plan, paths: SweepPaths, sweep: Sweep, threads: int = DEFAULT_THREADS) -> list[Any]:
-    """Submit the to-do list as one Slurm job array (``runs_per_job`` runs per task, each run at
-    ``threads`` torch threads: a packed job's ``concurrent_runs`` processes get that many each)."""
-    import submitit
-
-    if shutil.which("sbatch") is None:
-        raise ExecutorError("slurm executor: sbatch not found (start the local cluster with: make slurm-up)")
-    res = sweep.slurm
-    check_slurm_resources(res)
-    if not plan.todo:
-        return []
-    ex = submitit.AutoExecutor(folder=paths.submitit / "%j", cluster="slurm")
-    ex.update_parameters(**slurm_parameters(sweep.name, res))
-    k = res.runs_per_job
-    todo = [(spec, str(d)) for spec, d in plan.todo]
-    chunks = [todo[i:i + k] for i in range(0, len(todo), k)]
-    try:
-        with _quiet_stderr(), ex.batch():
-            jobs = [ex.submit(RunWorker(chunk, threads * res.concurrent_runs, res.concurrent_runs)) for chunk in chunks]
-    except Exception as err:  # sbatch refused the request (EnforcePartLimits) → one line
-        msg = " ".join(str(err).split())
-        raise ExecutorError(f"slurm: sbatch refused the job array: {msg[-300:]}") from None
-    write_json(paths.jobs, {"executor": "slurm", "time": time.time(), "job_ids": [j.job_id for j in jobs],
-                            "runs": [[spec.run_id() for spec, _ in c] for c in chunks]})
-    return jobs
-
-
 # ---- waiting ---------------------------------------------------------------------------------
 def last_step(run_dir: Path) -> int:
     """The last step logged in ``log.jsonl`` (0 if none) — cheap progress for the bar."""
@@ -490,7 +323,7 @@ def wait(jobs: list[Any], plan: Plan, *, steps: dict[str, int], progress: bool =
 
 def expected_steps(plan: Plan) -> dict[str, int]:
     """Training steps of each to-do run (the sweep's ``steps`` or the model config's default)."""
-    from bench.registry import models
+    from bench.registries import models
 
     out = {}
     for spec, _ in plan.todo:
@@ -535,8 +368,9 @@ def run_sweep(sweep: Sweep, paths: SweepPaths, *, executor: str = "local", retry
         raise ConfigError(f"bad value for --executor: {executor!r} (local or slurm)")
     check_run_option("threads", threads)
     if executor == "slurm":  # before anything is written: a request no node can satisfy fails here
-        if shutil.which("sbatch") is None:
-            raise ExecutorError("slurm executor: sbatch not found (start the local cluster with: make slurm-up)")
+        from slurm import check_slurm_resources, require_sbatch
+
+        require_sbatch()
         check_slurm_resources(sweep.slurm)
     kw = {"device": device, "data_root": data_root, "weights_dir": weights_dir}
     if executor == "local":  # nothing is written before this passes
@@ -550,6 +384,8 @@ def run_sweep(sweep: Sweep, paths: SweepPaths, *, executor: str = "local", retry
     if executor == "local":
         jobs = submit_local(plan, paths, parallel or sweep.parallel, threads)
     else:
+        from slurm import submit_slurm
+
         jobs = submit_slurm(plan, paths, sweep, threads)
     if wait_for_jobs:
         wait(jobs, plan, steps=expected_steps(plan), progress=progress)

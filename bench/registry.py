@@ -66,24 +66,3 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def models() -> Registry:
-    """The model registry (its lines live in ``models/__init__.py``)."""
-    from models import MODELS
-
-    return MODELS
-
-
-def datasets() -> Registry:
-    """The dataset registry (its lines live in ``bench/data/__init__.py``)."""
-    from bench.data import DATASETS
-
-    return DATASETS
-
-
-def metrics() -> Registry:
-    """The metric registry (its lines live in ``metrics/__init__.py``)."""
-    from metrics import METRICS
-
-    return METRICS

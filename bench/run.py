@@ -26,7 +26,7 @@ from bench.data import load as load_dataset
 from bench.data.base import Dataset
 from bench.errors import BenchError, ConfigError
 from bench.provenance import provenance
-from bench.registry import models as model_registry
+from bench.registries import models as model_registry
 from models.base import RECONSTRUCT, SAMPLE, Model, ModelConfig
 
 METRICS_FILE = "metrics.json"
@@ -55,7 +55,7 @@ def typed_overrides(model: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """``overrides`` converted to the types of ``model``'s config fields (``"8"`` → ``8`` for an int
     field), as :func:`typed_value`. A key or value that does not fit is kept as given (it is reported by
     :func:`prepare`, with its reason, before anything runs)."""
-    from bench.registry import models
+    from bench.registries import models
 
     try:
         types_by_name = cfgmod.field_types(models().get(model).Config)
@@ -162,7 +162,7 @@ def resolve(spec: RunSpec, dataset: Dataset) -> tuple[type[Model], ModelConfig]:
 
 def prepare(spec: RunSpec) -> tuple[Dataset, type[Model], ModelConfig, torch.device]:
     """Validate everything a run needs before anything is written (bad input → BenchError)."""
-    from bench.registry import datasets, metrics
+    from bench.registries import datasets, metrics
 
     spec.validate()
     datasets().entry(spec.dataset)  # unknown name → one line with the known ones
@@ -180,7 +180,7 @@ def prepare(spec: RunSpec) -> tuple[Dataset, type[Model], ModelConfig, torch.dev
 
 def default_metrics() -> list[str]:
     """Every registered metric (each is skipped where its needs are not met)."""
-    from bench.registry import metrics
+    from bench.registries import metrics
 
     return [e.name for e in metrics() if getattr(e.load(), "default", True)]
 
@@ -283,7 +283,7 @@ def explain_unavailable(ctx: Any, names: list[str], out: dict[str, Any]) -> dict
     """``out`` with ``name.unavailable`` (the reason) for every metric of ``names`` that has neither a
     value nor a reason: one asked for by name whose needs these inputs do not meet (e.g. ``mse`` of a
     model without reconstructions). ``train``, ``sweep`` and ``evaluate`` all record it this way."""
-    from bench.registry import metrics
+    from bench.registries import metrics
 
     for name in names:
         if name not in out and f"{name}.unavailable" not in out:

@@ -157,7 +157,7 @@ def load_run(run_dir: str | Path, data_root: str | None = None, device: str = "c
 
 def load_source(path: str, *, data_root: str | None = None, device: str = "cpu") -> Source:
     """Read PATH (run directory, image folder, .npz, or ``dataset[:split]``) into a :class:`Source`."""
-    from bench.registry import datasets
+    from bench.registries import datasets
 
     p = Path(path).expanduser()
     if p.is_dir():

@@ -148,7 +148,7 @@ class Sweep:
         """``metrics`` + the ``optional_metrics`` that are registered here (None: the default battery)."""
         if self.metrics is None and not self.optional_metrics:
             return None
-        from bench.registry import metrics
+        from bench.registries import metrics
 
         reg = metrics()
         names = list(self.metrics or []) + [m for m in self.optional_metrics if m in reg]
@@ -188,7 +188,7 @@ class Sweep:
         """Every model, dataset and (non-optional) metric is registered, and every fixed or grid
         value fits its model's config dataclass (type and ``validate()``); else one line naming the field."""
         from bench import config as cfgmod
-        from bench.registry import datasets, metrics, models
+        from bench.registries import datasets, metrics, models
 
         for field_name, reg, names in (("models", models(), self.models), ("datasets", datasets(), self.datasets)):
             for n in names:

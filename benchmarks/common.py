@@ -8,7 +8,7 @@ import torch
 
 from bench import config as cfgmod
 from bench.data.base import DataSpec
-from bench.registry import models
+from bench.registries import models
 from models.base import Model
 
 WIDTH, BATCH, LATENT = 16, 32, 32

@@ -3,7 +3,7 @@
 FLOP counts do not depend on the device or its load, so they are counted here (meta device or CPU) for every
 (model, dataset, protocol) of each shipped paper sweep, with the sweep's own resolved configuration (width 128,
 batch 64, the dataset's resolution, the paper presets), and turned into GPU-hour *estimates* by
-:mod:`bench.cli_perf` with a stated peak and utilisation. The per-operator formulas are PyTorch's
+:mod:`benchmarks.perf_report` with a stated peak and utilisation. The per-operator formulas are PyTorch's
 (``torch.utils.flop_counter.flop_registry``, as ``FlopCounterMode``): matrix multiplications and convolutions,
 forward and backward, 2 FLOPs per multiply-add; element-wise work is not counted, which is negligible in FLOPs
 but not in time for launch-bound small models (hence the operator count, see PERFORMANCE.md).

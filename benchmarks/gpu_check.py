@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     md = Path(args.performance_md) if args.performance_md else (ROOT / "PERFORMANCE.md" if args.out is None
                                                                   else out / "PERFORMANCE.md")
-    from bench.registry import models
+    from bench.registries import models
 
     names = args.models.split(",") if args.models else models().names()
     env = {**environment(args.device), "bundle_installed": installed, "tiny": args.tiny, "sizes": asdict(sizes)}

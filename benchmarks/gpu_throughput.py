@@ -71,7 +71,7 @@ def build_trainer(name: str, device: torch.device, width: int, batch: int, varia
     """A :class:`bench.trainer.Trainer` for model ``name`` with the variant's options and the data on the device
     (``data``: a dataset's (spec, train split), else CIFAR-size random images)."""
     from bench import config as cfgmod
-    from bench.registry import models
+    from bench.registries import models
     from bench.trainer import Trainer
     from benchmarks.common import bench_overrides
 
@@ -159,7 +159,7 @@ def packed(name: str, k: int, args: argparse.Namespace, variant: str) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.registry import models
+    from bench.registries import models
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.gpu_throughput", description=__doc__.splitlines()[0])
     p.add_argument("--models", default=None, help="comma-separated (default: every registered model)")

@@ -1,4 +1,4 @@
-"""One training iteration of every registered model (``bench.registry.models()`` at run time), CPU.
+"""One training iteration of every registered model (``bench.registries.models()`` at run time), CPU.
 
 Each model is built at width 16, batch 32, latent 32 on the offline 32 px ``shapes`` dataset, warmed up for 3
 iterations, then one ``train_step`` (the paper's whole iteration: all its updates, in order) is timed for 5
@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 
-from bench.registry import models
+from bench.registries import models
 from bench.trainer import BatchStream
 from benchmarks.common import build
 from benchmarks.flops import count_step_flops

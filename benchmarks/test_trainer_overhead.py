@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.registry import models
+from bench.registries import models
 from bench.trainer import Trainer
 from benchmarks.common import build
 from benchmarks.conftest import OVERHEAD

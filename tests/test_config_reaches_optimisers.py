@@ -13,7 +13,7 @@ import torch
 from bench import config as cfgmod
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
-from bench.registry import models as model_registry
+from bench.registries import models as model_registry
 
 IMAGE = DataSpec("tiny", "image", (3, 32, 32))
 POINTS = DataSpec("toy", "points", (2,))

@@ -13,7 +13,7 @@ from torch.distributions import Normal, kl_divergence
 
 from bench import config as cfgmod
 from bench.data.base import DataSpec
-from bench.registry import models as model_registry
+from bench.registries import models as model_registry
 
 SMALL = {"width": 8, "latent_dim": 6, "mlp_hidden": 16, "batch_size": 8}
 DIGITS = DataSpec("digits", "image", (1, 32, 32))

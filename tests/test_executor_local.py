@@ -23,6 +23,7 @@ from bench.cli import main
 from bench.executors import RunWorker, SweepPaths, claim, make_plan, run_status, run_sweep
 from bench.status import counts, run_state, sweep_states
 from bench.sweep import from_dict
+from slurm.worker import SlurmWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"set": {"width": 4, "latent_dim": 4, "batch_size": 16}, "eval": {"metrics": ["mse", "sharpness"], "n": 50},
@@ -199,7 +200,7 @@ def test_packed_job_runs_its_runs_concurrently_with_the_same_results(tmp_path: P
                        "steps": 30, **TINY})
     specs = [sweep.run_spec(c) for c in sweep.cells()]
     dirs = [tmp_path / "packed" / s.run_id() for s in specs]
-    result = RunWorker(list(zip(specs, [str(d) for d in dirs], strict=True)), threads=2, concurrent=2)()
+    result = SlurmWorker(list(zip(specs, [str(d) for d in dirs], strict=True)), threads=2, concurrent=2)()
     assert result == {s.run_id(): "completed" for s in specs}
     spans: dict[int, list[tuple[float, float]]] = {}
     for d in dirs:

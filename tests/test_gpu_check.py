@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli_perf import EXTRACTOR_OF, N_PAPER, N_REAL_PAPER, estimate
 from benchmarks.gpu_check import COMPILED, PACKED, TINY
+from benchmarks.perf_report import EXTRACTOR_OF, N_PAPER, N_REAL_PAPER, estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWN_CPU_BF16_FAILURES = {("avae", "bf16+cl"), ("avae", "bf16+cl+compile"), ("avae-a", "bf16+cl"),
@@ -43,7 +43,7 @@ def test_tiny_check_runs_every_part(tmp_path: Path) -> None:
     assert failed == KNOWN_CPU_BF16_FAILURES, failed
     assert all("mixed dtype (CPU)" in train["models"][n][v]["error"] for n, v in failed)
     assert r.returncode == (1 if failed else 0), r.stdout[-3000:] + r.stderr[-3000:]
-    from bench.registry import models
+    from bench.registries import models
 
     assert sorted(train["models"]) == models().names() and train["width"] == TINY.width
     for name, row in train["models"].items():

@@ -14,7 +14,7 @@ from torch.distributions import Normal, kl_divergence
 
 from bench import config as cfgmod
 from bench.data.base import DataSpec
-from bench.registry import models as model_registry
+from bench.registries import models as model_registry
 from models import age as agemod
 from models import alpha_gan as ag
 from models.age import AGE

@@ -10,7 +10,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from bench.data.base import DataSpec
-from bench.registry import models as model_registry
+from bench.registries import models as model_registry
 from models.idvae import (
     IDVAE,
     IDVAER,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.cli_perf import estimate
+from benchmarks.perf_report import estimate
 
 INC = "inception-v3-compat (FID15 family, 299 px)"
 

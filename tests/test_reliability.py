@@ -321,7 +321,7 @@ def test_sharpness_is_best_closest_to_the_real_data(tmp_path: Path) -> None:
 
 # ---- 11. the project's own protocol document ---------------------------------------------------------
 def test_protocol_document_covers_every_model_and_metric() -> None:
-    from bench.registry import metrics, models
+    from bench.registries import metrics, models
 
     text = (ROOT / "docs" / "protocols.md").read_text()
     for section in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6."):

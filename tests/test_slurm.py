@@ -58,6 +58,9 @@ def test_smoke_sweep_on_slurm(cluster: object, tmp_path: Path) -> None:
     assert len(result.jobs) == -(-len(sweep) // sweep.slurm.runs_per_job) == 2
     array_id = result.jobs[0].job_id.split("_")[0]
     assert [j.job_id for j in result.jobs] == [f"{array_id}_0", f"{array_id}_1"]
+    # what each task unpickles on the node: the Slurm package's worker, by module path, with the packing asked for
+    job_fn = result.jobs[0].submission().function
+    assert (type(job_fn).__module__, type(job_fn).__name__, job_fn.concurrent) == ("slurm.worker", "SlurmWorker", 2)
     deadline = time.time() + 60  # submitit's done() reads the result file; the process may still be exiting
     while True:
         sacct = subprocess.run(["sacct", "-n", "-X", "-j", array_id, "-o", "JobID,State"], capture_output=True,

@@ -12,7 +12,7 @@ import torch
 from training_runs import read_log
 
 from bench.data import load
-from bench.registry import models as model_registry
+from bench.registries import models as model_registry
 from bench.run import RunSpec, execute
 from bench.trainer import Trainer
 

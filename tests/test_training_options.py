@@ -26,7 +26,7 @@ import torch
 import bench.trainer as T
 from bench.data import load
 from bench.errors import ConfigError
-from bench.registry import models
+from bench.registries import models
 from bench.run import RunSpec, execute
 from benchmarks.minimal_loop import minimal_loop
 

@@ -30,7 +30,7 @@ def direction(metric: str) -> Direction:
     (``<metric>_<suffix>``, e.g. ``mse_decoder``) inherit the direction of their base metric;
     an unregistered name, or a spread such as ``is_std``, has no direction (never bolded).
     """
-    from bench.registry import metrics
+    from bench.registries import metrics
 
     reg = metrics()
     if metric in reg:

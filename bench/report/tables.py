@@ -209,7 +209,7 @@ def build_table(layout: Layout, res: Results, published: PublishedValues | None 
 def best_near_real(metric: str) -> bool:
     """Whether ``metric`` is best when closest to the real data's value (``best_near_real`` on the metric
     class, e.g. sharpness: samples sharper than the real images are not better) rather than in a direction."""
-    from bench.registry import metrics
+    from bench.registries import metrics
 
     reg = metrics()
     return metric in reg and bool(getattr(reg.get(metric), "best_near_real", False))
