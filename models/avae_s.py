@@ -7,13 +7,20 @@ from x̃ = Dec(Enc(x)) (fake) and the accuracy gates decide the updates:
 - Dis is updated (BCE, the L_Dis of eq. 11) only while its accuracy on the current batch is < 0.7;
 - the VAE is updated with L_VAE + (adversarial term) only while that accuracy is > 0.5.
 
-Sign of the adversarial term: Alg. 1 writes "L_VAE + log Dis(x̃)" and eq. 11 writes L_Dis with
-log Dis(x) + log(1 − Dis(x̃)); taken literally (Dis = P(real), both minimised) Dis would learn to
-call real images fake and the VAE would make x̃ look fake. The text (§II-B: the decoder "tries to …
-confuse the discriminator into believing that the reconstructed images come from the actual data
-distribution") fixes the reading: with Dis = P(real), Dis minimises the BCE
-−[log Dis(x) + log(1 − Dis(x̃))] and the VAE minimises −log Dis(x̃) (non-saturating), i.e. the
-paper's "log Dis(x̃)" with Dis read as P(fake), as in AVAE eq. 15.
+Sign of the adversarial term. Eq. 11 writes L_Dis with log Dis(x) + log(1 − Dis(x̃)), so Dis = P(real),
+and Dis minimises the BCE −[log Dis(x) + log(1 − Dis(x̃))] (:func:`dis_loss`). Alg. 1 has the VAE minimise
+"L_VAE + log Dis(x̃)"; read with Dis = P(real) that would make x̃ look *fake*, against §II-B (the decoder
+"tries to … confuse the discriminator into believing that the reconstructed images come from the actual
+data distribution"). The term only makes sense with the Dis of eq. 12's minimax game, where the generator
+minimises log(1 − Dis(x̃)): ``adv_form="saturating"`` (default, the paper's literal game) minimises
+log(1 − σ(ℓ)) = −softplus(ℓ) on Dis's logit ℓ of x̃. ``adv_form="non_saturating"`` minimises −log σ(ℓ)
+(Goodfellow et al. 2014 §3), a different loss with the same fixed point: its gradient w.r.t. ℓ is
+−σ(−ℓ) instead of −σ(ℓ), 7.4× larger at ℓ = −2 (Dis sure x̃ is fake). Measured on digits in
+docs/models-fidelity.md.
+
+Scale: ``avae-ft``'s L_VAE is AVAE eq. 9 with β = 1 (½‖x̃ − x‖² summed over pixels in [-1, 1] + KL summed over
+latent dims, batch mean; effective KL weight 1); ``avae-s`` uses VAE-S's L_VAE (models/vae_s.py). L_Dis and the
+adversarial term are batch means of per-example log-probabilities. No released code exists for this paper.
 
 The accuracy is measured once per iteration, before any update, on the 2B decisions (logit > 0 =
 real) for x and x̃. The switch step is stored in a buffer when the run starts (paper: 100 epochs of
@@ -24,10 +31,10 @@ at the same step; the VAE-S calibration weights are buffers too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
@@ -45,6 +52,7 @@ class AVAEFTConfig(AVAESArchConfig):
     d_acc_max: float = 0.7  # Dis updated only while its accuracy < this
     vae_acc_min: float = 0.5  # VAE updated only while Dis's accuracy > this
     adv_weight: float = 1.0  # weight of the adversarial term (Alg. 1: 1)
+    adv_form: Literal["saturating", "non_saturating"] = "saturating"  # Alg. 1's log(1 − D(x̃)), or −log D(x̃)
 
     def validate(self) -> None:
         super().validate()
@@ -79,8 +87,12 @@ def dis_loss(d_real: Tensor, d_fake: Tensor) -> Tensor:
     return bce_logits(d_real, 1.0) + bce_logits(d_fake, 0.0)
 
 
-def adversarial_term(d_fake: Tensor) -> Tensor:
-    """Alg. 1's adversarial VAE term, −log Dis(x̃) with Dis = P(real) (see the module docstring)."""
+def adversarial_term(d_fake: Tensor, form: str = "saturating") -> Tensor:
+    """Alg. 1's adversarial VAE term on Dis's logits ℓ of x̃ (Dis = σ(ℓ) = P(real)), batch mean:
+    ``"saturating"`` log(1 − Dis(x̃)) = −softplus(ℓ) (the paper's "log Dis(x̃)" with Dis = P(fake));
+    ``"non_saturating"`` −log Dis(x̃) = softplus(−ℓ). Both are minimised by the VAE."""
+    if form == "saturating":
+        return -nn.functional.softplus(d_fake).mean()
     return bce_logits(d_fake, 1.0)
 
 
@@ -140,7 +152,7 @@ class AVAEFineTuned(VAES):
             d_loss = dis_loss(d_real, d_fake)
             if update_d:
                 self.update("disc", d_loss)
-            adv = adversarial_term(self.disc(x_rec))
+            adv = adversarial_term(self.disc(x_rec), cfg.adv_form)
             if update_vae:
                 self.update("vae", out["loss"] + cfg.adv_weight * adv)
             log.update(phase=x.new_ones(()), d_acc=x.new_tensor(acc), d_loss=d_loss.detach(), adv=adv.detach(),

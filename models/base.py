@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
+from models import blocks
 
 # Capabilities a model may declare; metrics use only what exists.
 SAMPLE, RECONSTRUCT, ENCODE = "sample", "reconstruct", "encode"
@@ -25,7 +26,7 @@ RealBatches = Callable[[], Tensor]
 
 @dataclass
 class ModelConfig:
-    """Hyper-parameters shared by every model under the ``fair`` protocol (PROTOCOLS.md §1,
+    """Hyper-parameters shared by every model under the ``fair`` protocol (docs/protocols.md §1,
     AVAE §V: DCGAN blocks, batch 64, 5e4 iterations, Adam lr 2e-4, β1 = 0.5)."""
 
     protocol: Literal["fair", "paper"] = "fair"
@@ -37,7 +38,10 @@ class ModelConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    sample_mode: Literal["eval", "train"] = "eval"  # BatchNorm mode when sampling (PROTOCOLS.md §6)
+    sample_mode: Literal["eval", "train"] = "eval"  # BatchNorm mode when sampling (docs/protocols.md)
+    # Weights of the shared DCGAN blocks at build time (models/blocks.py): "dcgan" = N(0, 0.02), BatchNorm
+    # scale N(1, 0.02), shifts 0 (DCGAN §4, as AVAE §V asks); "pytorch" = PyTorch's defaults (the old init).
+    init: Literal["dcgan", "pytorch"] = "dcgan"
 
     def validate(self) -> None:
         """Reject values no run could use; the message names the key."""
@@ -68,6 +72,14 @@ class Model(nn.Module):
         self.cfg = cfg
         self.spec = spec
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    @classmethod
+    def build(cls, cfg: ModelConfig, spec: DataSpec) -> Model:
+        """Construct the model and initialise its shared blocks as ``cfg.init`` says
+        (:func:`models.blocks.initialise`); every run builds its model through this."""
+        model = cls(cfg, spec)
+        blocks.initialise(model, cfg.init)
+        return model
 
     @property
     def device(self) -> torch.device:
@@ -130,6 +142,24 @@ class Model(nn.Module):
         """Latent codes of ``x`` (the posterior mean where there is one)."""
         raise NotImplementedError(f"{type(self).__name__} has no encoder")
 
+    @torch.no_grad()
+    def diagnostics(self, probe: Tensor) -> dict[str, float]:
+        """Quantities the trainer logs at every log step, computed on a fixed batch of real data
+        ``probe``: the number of active latent units (:func:`active_units`) for every model that
+        encodes. Eval mode (BatchNorm running statistics, none updated) and the RNG state is restored,
+        so logging never changes training."""
+        if ENCODE not in self.capabilities:
+            return {}
+        was_training = self.training
+        rng = torch.get_rng_state()
+        self.eval()
+        try:
+            codes = torch.cat([self.encode(chunk) for chunk in probe.split(256)])
+        finally:
+            self.train(was_training)
+            torch.set_rng_state(rng)
+        return {"active_units": float(active_units(codes))}
+
     def extra_recon_paths(self) -> dict[str, Callable[[Tensor], Tensor]]:
         """Other reconstruction paths worth reporting, by suffix (e.g. AVAE's VAE decoder as
         ``{"dec": fn}``: its reconstruction metrics appear as ``mse_dec``, ``cosine_dec``…)."""
@@ -145,8 +175,26 @@ class GaussianEncoderDecoder(Model):
     enc: nn.Module
     dec: nn.Module
 
+    def build_encoder(self, cfg: ModelConfig, spec: DataSpec, sigma_z: str = "amortised") -> None:
+        """``self.enc`` from the shared blocks: ``sigma_z="amortised"`` gives the usual 2·dim(z) head
+        (μ(x), log σ²(x)); ``"learned"`` a dim(z) head for μ(x) and one learned log σ per latent dim,
+        independent of x (AVAE Fig. 5: σ_z "chosen independent of x and learned directly"), initialised
+        at σ = 1."""
+        d = cfg.latent_dim
+        self.enc = blocks.encoder(spec, cfg.width, d if sigma_z == "learned" else 2 * d, cfg.mlp_hidden)
+        self.log_sigma = nn.Parameter(torch.zeros(d)) if sigma_z == "learned" else None
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """The encoder's parameters, with the learned log σ_z when there is one."""
+        sigma = getattr(self, "log_sigma", None)
+        return list(self.enc.parameters()) + ([sigma] if sigma is not None else [])
+
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(μ, log σ²) of q(z|x)."""
+        """(μ, log σ²) of q(z|x) (log σ² the same for every x when σ_z is learned)."""
+        sigma = getattr(self, "log_sigma", None)
+        if sigma is not None:
+            mu = self.enc(x)
+            return mu, (2 * sigma).expand_as(mu)
         mu, logvar = self.enc(x).chunk(2, dim=1)
         return mu, logvar
 
@@ -163,6 +211,16 @@ class GaussianEncoderDecoder(Model):
         return self.decode(self.encode(x))
 
 
+ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2016 (IWAE, §5.2): A_u = Cov_x(E_{z~q(z|x)}[z_u]) > 1e-2
+
+
+def active_units(codes: Tensor, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:
+    """Number of latent dimensions u whose posterior mean varies across the data, Var_x E[z_u|x] >
+    ``threshold`` (Burda et al. 2016, §5.2), from ``codes`` = E[z|x] of one row per example (population
+    variance over the rows). A collapsed posterior (one code for every input) has none."""
+    return int((codes.flatten(1).var(0, unbiased=False) > threshold).sum())
+
+
 def kl_normal(mu: Tensor, logvar: Tensor) -> Tensor:
     """KL(N(μ, σ²) ‖ N(0, I)) summed over latent dims, per example (AVAE eq. 9's second term):
     ½ Σ_j (σ_j² + μ_j² − 1 − log σ_j²)."""
@@ -174,5 +232,5 @@ def bce_logits(logits: Tensor, target: float) -> Tensor:
     return nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
-# AVAE §V: KL weight per dataset, "chosen so VAE-family models have similar KL" (PROTOCOLS.md §1).
+# AVAE §V: KL weight per dataset, "chosen so VAE-family models have similar KL" (docs/protocols.md §1).
 AVAE_BETA: dict[str, float] = {"lsun-bedroom": 4.0, "celeba": 5.0, "cifar10": 10.0, "cifar100": 10.0, "svhn": 20.0}

@@ -1,9 +1,9 @@
-"""VAE + BEGAN* + LSM and BEGAN* + LSM (Khan, Hayat & Barnes, paper 001; PROTOCOLS.md §2, §5).
+"""VAE + BEGAN* + LSM and BEGAN* + LSM (Khan, Hayat & Barnes, paper 001; docs/protocols.md §2, §5).
 
 The discriminator is an auto-encoder (encoder e′, decoder d′) whose L1 reconstruction error is the
 energy of an image (BEGAN, Berthelot et al. 2017). The balance between the discriminator's two goals
 is kept by k_t, updated by a PID controller on the error e_t (Khan eqs. 10–12, with the bracket of the
-erratum in PROTOCOLS.md §5). Under the ``fair`` protocol the auto-encoder discriminator is the shared
+erratum in docs/protocols.md §5). Under the ``fair`` protocol the auto-encoder discriminator is the shared
 encoder (critic trunk + Dense to a code of ``code_dim``) followed by the shared generator as its
 decoder; under ``paper`` every net uses BEGAN's ELU/up-sampling blocks (:mod:`models.blocks_began`).
 
@@ -69,9 +69,10 @@ class BEGANLSMConfig(ModelConfig):
     lambda2: float = 1e-5  # proportional gain
     lambda3: float = 1e-5  # differential gain
     k0: float = 0.0  # k at t = 0 (BEGAN)
-    # L_n (eq. 3): "sum" = the KL as printed (summed over latent dims); "mean" = divided by dim(z),
-    # the 1/|·| normalisation Khan applies to every other term (eqs. 2, 7, 9) — an option, not the default.
-    kl_reduction: Literal["sum", "mean"] = "sum"
+    # L_n (eq. 3), see :func:`kl_term`: "pixel" (default) = the KL summed over latent dims divided by |x|, the
+    # number of elements of one example, so it is on L_e's per-pixel scale (effective β = 1/γ against a summed
+    # L1); "sum" = the KL as printed (effective β = |x|/γ, the posterior collapses); "mean" = divided by dim(z).
+    kl_reduction: Literal["pixel", "sum", "mean"] = "pixel"
 
     def validate(self) -> None:
         super().validate()
@@ -89,8 +90,22 @@ def l1_energy(x: Tensor, x_rec: Tensor) -> Tensor:
     return (x - x_rec).abs().mean()
 
 
+def kl_term(mu: Tensor, logvar: Tensor, reduction: str, pixels: int) -> Tensor:
+    """Khan eq. 3's L_n = KL(q(z|x) ‖ N(0, I)) (summed over latent dims, batch mean) on the scale ``reduction``
+    names: ``"pixel"`` divides by ``pixels`` = |x| (elements of one example), the normalisation of eq. 2's
+    L_e = (1/|x|) ‖x − x_v‖₁, so that L_enc = L_n + γ L_e weighs the KL against the *summed* L1 with
+    β_eff = 1/γ (= 10 at γ = 0.1); ``"sum"`` is the literal print, β_eff = |x|/γ (≈ 10⁴ at 32 px);
+    ``"mean"`` divides by dim(z), β_eff = |x|/(γ dim z) (see docs/models-fidelity.md)."""
+    kl = kl_normal(mu, logvar).mean()
+    if reduction == "pixel":
+        return kl / pixels
+    if reduction == "mean":
+        return kl / mu.shape[1]
+    return kl
+
+
 def equilibrium_error(l_d: Tensor, l_g: Tensor, l_v: Tensor | float, alpha: float, eta: float) -> Tensor:
-    """Khan eq. 11 with the erratum of PROTOCOLS.md §5: e_t = η L_d − (L_g + α L_v)
+    """Khan eq. 11 with the erratum of docs/protocols.md §5: e_t = η L_d − (L_g + α L_v)
     (for BEGAN* + LSM, L_v = 0: e_t = η L_d − L_g)."""
     return eta * l_d - (l_g + alpha * l_v)
 
@@ -185,9 +200,15 @@ class _AEDiscriminatorModel(Model):
 class VAEBEGAN(_AEDiscriminatorModel):
     """VAE + BEGAN* + LSM (Khan et al., Alg. 1). Per iteration, from one forward pass:
     θ_e ← ∇ L_enc (eq. 15), θ_d ← ∇ L_gen (eq. 14), k_t from e_t (eqs. 11–12), θ_e′, θ_d′ ← ∇ L_dis
-    (eq. 13, with k_{t−1}). L_n is the KL of eq. 3 summed over latent dims (mean over the batch), as
-    the paper prints it (``kl_reduction="mean"`` divides it by dim(z)). Reconstruction for metrics =
-    Dec(μ_E(x)).
+    (eq. 13, with k_{t−1}). Reconstruction for metrics = Dec(μ_E(x)).
+
+    Scale of L_n (docs/models-fidelity.md): eq. 2's L_e is a per-pixel mean L1 (BEGAN's released code,
+    carpedm20/BEGAN-tensorflow ``models.py``/``trainer.py``: ``reduce_mean(abs(AE(x) − x))``, the scale the PID
+    gains 1e-3/1e-5/1e-5 are tuned to), while eq. 3's KL is printed summed over latent dims. Read literally
+    (``kl_reduction="sum"``) the encoder's KL weight against a summed L1 is |x|/γ ≈ 10⁴ at 32 px and the
+    posterior collapses (no active unit on digits), which Khan §5.5 / Figs. 6, 8 (interpolation and
+    attribute arithmetic on encoder means) rule out. Default ``"pixel"``: the KL divided by |x|, on L_e's
+    scale, so the effective β against the summed L1 is 1/γ = 10.
     """
 
     paper = "Khan, Hayat & Barnes 2018, VAE + BEGAN* + LSM (paper 001, eqs. 2–15, Alg. 1)"
@@ -214,7 +235,7 @@ class VAEBEGAN(_AEDiscriminatorModel):
         z_d, z_vp, z_gp = self.disc_code(x), self.disc_code(x_v), self.disc_code(x_g)
         return {
             "L_e": l1_energy(x, x_v),  # eq. 2
-            "L_n": kl_normal(mu, logvar).mean() / (mu.shape[1] if self.cfg.kl_reduction == "mean" else 1),  # eq. 3
+            "L_n": kl_term(mu, logvar, self.cfg.kl_reduction, x[0].numel()),  # eq. 3
             "L_s": latent_similarity(z_d, z_vp),  # eq. 9
             "L_d": l1_energy(x, self.disc_reconstruct(z_d)),  # eq. 7
             "L_g": l1_energy(x_g, self.disc_reconstruct(z_gp)),

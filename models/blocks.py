@@ -1,19 +1,33 @@
-"""The shared building blocks of the ``fair`` protocol (PROTOCOLS.md §1, AVAE Fig. 5).
+"""The shared building blocks of the ``fair`` protocol (docs/protocols.md §1, AVAE Fig. 5).
 
 One implementation of each block, used by every model: the DCGAN-style generator/decoder,
 the critic (discriminator) and the encoder (the critic with a Dense head), parametrised
 by resolution, channels, latent size and width multiplier ``w``; MLP equivalents for 2-D data.
+
+Initialisation (:func:`initialise`, applied by :meth:`models.base.Model.build` from ``cfg.init``): AVAE §V
+trains with "the hyper-parameters recommended in" DCGAN (Radford et al. 2016, §4: "All weights were
+initialized from a zero-centered Normal distribution with standard deviation 0.02"). The authors' released
+code (Newmu/dcgan_code, ``faces/train_uncond_dcgan.py``) draws every conv and dense weight from N(0, 0.02),
+every BatchNorm scale from N(1, 0.02) and sets every bias and BatchNorm shift to 0; ``init="dcgan"`` does
+exactly that on the DCGAN generator and critic. ``init="pytorch"`` keeps PyTorch's default initialisation
+(Kaiming-uniform), bit for bit what the blocks had before. The MLP blocks of 2-D data keep PyTorch's default
+under both settings: DCGAN's recommendation is for its convolutional nets, and with 2 inputs a weight std of
+0.02 makes the first layers' activations ~1e-2 of the data's (a vanishing signal an MLP has no BatchNorm to
+undo); the 2-D training tests were measured with PyTorch's initialisation. LayerNorm (WGAN-GP's critic) keeps
+scale 1, shift 0 (DCGAN has no LayerNorm).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
 
 from bench.data.base import DataSpec
 
 Norm = Literal["bn", "ln", "none"]
+Init = Literal["dcgan", "pytorch"]
 Act = Literal["relu", "lrelu"]  # activation of the MLP blocks (2-D data)
 
 
@@ -55,6 +69,20 @@ class TrunkHead(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))
+
+    def layer_l(self, x: Tensor) -> Tensor:
+        """VAE/GAN's Dis_l: the output of the trunk's last linear map (conv or dense) *before* the
+        normalisation and activation that follow it, flattened (Larsen et al.'s released code,
+        andersbll/autoencoding_beyond_pixels ``celeba_aegan.py``: ``recon_depth=9`` stops at the last
+        conv, before its BatchNorm). A trunk without a trailing norm (the MLP) has no such layer and reads
+        :meth:`features`."""
+        mods = list(self.trunk)
+        last = max(i for i, m in enumerate(mods) if isinstance(m, nn.Conv2d | nn.Linear))
+        if not any(isinstance(m, nn.modules.batchnorm._BatchNorm | nn.LayerNorm) for m in mods[last + 1:]):
+            return self.features(x)
+        for m in mods[: last + 1]:
+            x = m(x)
+        return x.flatten(1)
 
 
 class DCGANGenerator(nn.Module):
@@ -116,6 +144,35 @@ class MLP(TrunkHead):
 
     def features(self, x: Tensor) -> Tensor:
         return self.trunk(x.flatten(1))
+
+
+DCGAN_WEIGHT_STD = 0.02  # Radford et al. 2016, §4; Newmu/dcgan_code: inits.Normal(scale=0.02)
+
+
+@torch.no_grad()
+def dcgan_init_(net: nn.Module) -> None:
+    """DCGAN's initialisation, in place, on every conv/dense/BatchNorm layer of ``net``: weights
+    N(0, 0.02), BatchNorm scales N(1, 0.02), biases and BatchNorm shifts 0 (other layers untouched)."""
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+            nn.init.normal_(m.weight, 0.0, DCGAN_WEIGHT_STD)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+            nn.init.normal_(m.weight, 1.0, DCGAN_WEIGHT_STD)
+            nn.init.zeros_(m.bias)
+
+
+def initialise(model: nn.Module, init: Init) -> None:
+    """Apply ``init`` to every DCGAN generator and critic inside ``model`` (in ``model.modules()`` order,
+    so the same seed gives the same weights); ``"pytorch"`` leaves them as built. MLPs and the paper
+    architectures of other modules (BEGAN, AVAE-S Table I) are never touched."""
+    if init not in ("dcgan", "pytorch"):
+        raise ValueError(f"unknown init {init!r} (dcgan or pytorch)")
+    if init == "dcgan":
+        for m in model.modules():
+            if isinstance(m, DCGANGenerator | DCGANCritic):
+                dcgan_init_(m)
 
 
 def generator(spec: DataSpec, latent_dim: int, width: int, mlp_hidden: int = 128) -> nn.Module:

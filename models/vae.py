@@ -1,13 +1,21 @@
-"""VAE (Kingma & Welling 2014) with a β-weighted KL, as trained in AVAE §V (AVAE eq. 9)."""
+"""VAE (Kingma & Welling 2014) with a β-weighted KL, as trained in AVAE §V (AVAE eq. 9).
+
+Scale: ½‖μ_D(z) − x‖² summed over pixels ([-1, 1] range) + β · KL summed over latent dims, batch mean, so
+β is the effective KL weight against the unit-variance Gaussian log-likelihood (tests/test_effective_kl_weight_vae_family.py).
+σ_z: ``sigma_z="amortised"`` (default everywhere but ``avae_table1``) is the usual x-dependent 2·dim(z) head;
+``"learned"`` is AVAE Fig. 5's encoder, σ_z "independent of x and learned directly" (one parameter per
+latent dim), which ``bench/sweeps/avae_table1.yaml`` uses so that Table I compares like with like.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
+from bench.config import bounded
 from bench.data.base import DataSpec
 from models import blocks
 from models.base import AVAE_BETA, GaussianEncoderDecoder, ModelConfig, kl_normal
@@ -15,7 +23,8 @@ from models.base import AVAE_BETA, GaussianEncoderDecoder, ModelConfig, kl_norma
 
 @dataclass
 class VAEConfig(ModelConfig):
-    beta: float = 1.0  # KL weight; per-dataset defaults from AVAE §V
+    beta: float = bounded(1.0, ge=0)  # KL weight; per-dataset defaults from AVAE §V
+    sigma_z: Literal["amortised", "learned"] = "amortised"  # x-dependent σ head, or AVAE Fig. 5's learned σ_z
 
 
 def vae_loss(x: Tensor, x_hat: Tensor, mu: Tensor, logvar: Tensor, beta: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -37,7 +46,7 @@ class VAE(GaussianEncoderDecoder):
 
     def __init__(self, cfg: VAEConfig, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
-        self.enc = blocks.encoder(spec, cfg.width, 2 * cfg.latent_dim, cfg.mlp_hidden)
+        self.build_encoder(cfg, spec, cfg.sigma_z)
         self.dec = blocks.generator(spec, cfg.latent_dim, cfg.width, cfg.mlp_hidden)
 
     @classmethod
@@ -45,7 +54,7 @@ class VAE(GaussianEncoderDecoder):
         return {"beta": AVAE_BETA[spec.name]} if spec.name in AVAE_BETA else {}
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"vae": self.adam(list(self.enc.parameters()) + list(self.dec.parameters()))}
+        return {"vae": self.adam(self.encoder_parameters() + list(self.dec.parameters()))}
 
     def losses(self, x: Tensor) -> dict[str, Tensor]:
         mu, logvar = self.posterior(x)

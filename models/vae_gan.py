@@ -6,16 +6,35 @@ Three nets: Enc, Dec (= the generator) and Dis, all from the shared fair blocks.
 - X ~ data, (μ, log σ²) = Enc(X), Z = μ + σ ⊙ ε, X̃ = Dec(Z), X_p = Dec(Z_p) with Z_p ~ N(0, I);
 - L_prior = KL(q(Z|X) ‖ N(0, I)), weighted by β as AVAE §V does for VAE/GAN (so the
   VAE-family models have similar KL; per-dataset β from AVAE §V);
-- L_llike^Dis_l = −log N(Dis_l(X) ; Dis_l(X̃), I) (PROTOCOLS.md §2): Gaussian log-likelihood, unit
-  covariance, of the Dis features of X around those of X̃; Dis_l = the critic's ``features()``;
+- L_llike^Dis_l = −log N(Dis_l(X) ; Dis_l(X̃), I): Gaussian log-likelihood, unit
+  covariance, summed over the features of layer l, batch mean (the paper's p(Dis_l(x)|z) = N(Dis_l(x̃), I));
 - L_GAN = log Dis(X) + log(1 − Dis(X̃)) + log(1 − Dis(X_p)) (Alg. 1, with both fakes).
+
+Dis passes, as in the authors' released code (andersbll/autoencoding_beyond_pixels, ``model/aegan.py``
+``AEGAN.setup`` and ``celeba_aegan.py``): L_llike runs Dis up to layer l once on the concatenated batch
+[X̃; X], so every BatchNorm before l normalises X̃ and X with the *same* statistics (three separate passes
+would normalise each by its own batch and hide a batch-wide change of contrast: a reconstruction 0.5·X would
+look perfect after the next BatchNorm), and Dis_l is the last conv's output *before* its BatchNorm
+(``recon_depth=9`` stops there; :meth:`models.blocks.TrunkHead.layer_l`). L_GAN runs Dis once on [X; X̃; X_p].
 
 Updates: θ_Enc ← −∇(β L_prior + L_llike); θ_Dec ← −∇(γ L_llike − L_GAN); θ_Dis maximises L_GAN.
 Sign reading of the decoder's "−L_GAN": the decoder is the adversary, so it must *fool* Dis; taken
 literally (minimising −[log(1 − Dis(X̃)) + …]) the decoder would help Dis. We use the
 non-saturating form (Goodfellow et al. 2014 §3), as IDVAE eq. 12 does for its VAE/GAN-style
-decoder: −log Dis(X̃) − log Dis(X_p). L_llike never updates Dis and L_GAN never
-updates Enc (Larsen et al., "limiting error signals to relevant networks").
+decoder: −log Dis(X̃) − log Dis(X_p) (the released code descends log(1 − Dis), the saturating form).
+L_llike never updates Dis and L_GAN never updates Enc (Larsen et al., "limiting error signals to relevant
+networks"; the code's ``ScaleGradient(0.0)(z)``).
+
+γ: the released code weighs the decoder's gradients as w·∇L_llike − (1 − w)·∇L_GAN with
+``recon_vs_gan_weight`` w = 1e-5 (CelebA; 5e-5 elsewhere), both terms summed over the batch and L_llike
+summed over 16,384 pre-BatchNorm features of a Glorot-initialised Dis, i.e. γ = w/(1 − w) ≈ 1e-5 on that
+feature scale. The feature scale is a property of the network, not of the loss, so the number does not
+transfer: we keep γ = 1 (both terms batch means, L_llike summed over features) and record the measurement
+on digits in docs/models-fidelity.md.
+
+Scale: the encoder's effective KL weight against the summed feature NLL is β (tests/test_effective_kl_weight_vae_family.py).
+σ_z: ``sigma_z="learned"`` gives AVAE Fig. 5's x-independent σ_z (used in ``avae_table1``); default: the
+amortised 2·dim(z) head.
 
 Reconstruction for metrics = Dec(μ_Enc(X)) (the posterior mean, no sampling noise).
 """
@@ -24,7 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -37,10 +56,11 @@ from models.base import AVAE_BETA, GaussianEncoderDecoder, ModelConfig, RealBatc
 
 @dataclass
 class VAEGANConfig(ModelConfig):
-    # γ of Larsen et al. (content vs style, decoder only). PROTOCOLS.md gives no value; 1 weights
-    # the feature likelihood and the adversarial term equally.
+    # γ of Larsen et al. (content vs style, decoder only); see the module docstring for the released
+    # code's 1e-5 and why it does not transfer.
     gamma: float = 1.0
     beta: float = 1.0  # KL weight in the encoder loss (AVAE §V); per-dataset defaults from AVAE §V
+    sigma_z: Literal["amortised", "learned"] = "amortised"  # x-dependent σ head, or AVAE Fig. 5's learned σ_z
 
     def validate(self) -> None:
         super().validate()
@@ -50,7 +70,7 @@ class VAEGANConfig(ModelConfig):
 
 
 def feature_nll(f_rec: Tensor, f_real: Tensor) -> Tensor:
-    """Larsen et al. (PROTOCOLS.md §2): L_llike^Dis_l = −log N(Dis_l(x) ; Dis_l(x̃), I), summed over feature
+    """Larsen et al. 2015: L_llike^Dis_l = −log N(Dis_l(x) ; Dis_l(x̃), I), summed over feature
     dimensions (constant ½·d·log 2π included, so it is the exact negative log-likelihood), mean over
     the batch."""
     d = f_rec.shape[1]
@@ -70,14 +90,14 @@ def decoder_gan_loss(d_rec: Tensor, d_prior: Tensor) -> Tensor:
 
 
 class VAEGAN(GaussianEncoderDecoder):
-    """Enc (μ, log σ²), Dec, Dis (BatchNorm critic; Dis_l = its last down-block)."""
+    """Enc (μ, log σ²), Dec, Dis (BatchNorm critic; Dis_l = its last conv, before its BatchNorm)."""
 
     Config = VAEGANConfig
     paper = "Larsen et al. 2015 (VAE/GAN), Alg. 1; β on the KL as in AVAE §V"
 
     def __init__(self, cfg: VAEGANConfig, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
-        self.enc = blocks.encoder(spec, cfg.width, 2 * cfg.latent_dim, cfg.mlp_hidden)
+        self.build_encoder(cfg, spec, cfg.sigma_z)
         self.dec = blocks.generator(spec, cfg.latent_dim, cfg.width, cfg.mlp_hidden)
         self.dis = blocks.critic(spec, cfg.width, 1, "bn", cfg.mlp_hidden)
 
@@ -86,7 +106,7 @@ class VAEGAN(GaussianEncoderDecoder):
         return {"beta": AVAE_BETA[spec.name]} if spec.name in AVAE_BETA else {}
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"enc": self.adam(self.enc.parameters()), "dec": self.adam(self.dec.parameters()),
+        return {"enc": self.adam(self.encoder_parameters()), "dec": self.adam(self.dec.parameters()),
                 "dis": self.adam(self.dis.parameters())}
 
     def losses(self, x: Tensor, eps: Tensor | None = None, z_p: Tensor | None = None) -> dict[str, Tensor]:
@@ -99,8 +119,8 @@ class VAEGAN(GaussianEncoderDecoder):
         z_p = self.prior(len(x)) if z_p is None else z_p
         x_rec = self.decode(mu + (0.5 * logvar).exp() * eps)
         x_p = self.decode(z_p)
-        f_real, f_rec, f_p = self.dis.features(x), self.dis.features(x_rec), self.dis.features(x_p)
-        d_real, d_rec, d_prior = self.dis.head(f_real), self.dis.head(f_rec), self.dis.head(f_p)
+        f_rec, f_real = self.dis.layer_l(torch.cat([x_rec, x])).chunk(2)  # one pass, shared BN statistics
+        d_real, d_rec, d_prior = self.dis(torch.cat([x, x_rec, x_p])).chunk(3)
         prior = kl_normal(mu, logvar).mean()
         llike = feature_nll(f_rec, f_real)
         d_loss = discriminator_loss(d_real, d_rec, d_prior)

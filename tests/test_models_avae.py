@@ -12,7 +12,7 @@ from torch.distributions import Normal, kl_divergence
 
 from bench.data.base import DataSpec
 from bench.data.toys import grid25
-from bench.registry import models as model_registry
+from bench.registries import models as model_registry
 from models.avae import AVAE, AVAEA, AVAEXiA, critic_loss, latent_loss_a, latent_loss_b, manifold_loss
 
 POINTS = grid25().spec
@@ -70,11 +70,24 @@ def test_critic_loss_treats_c_as_probability_of_fake() -> None:
     assert critic_loss(torch.full((4,), -3.0), torch.full((4,), 3.0)) < critic_loss(torch.full((4,), 3.0), torch.full((4,), -3.0))
 
 
-def test_manifold_loss_is_logit_of_c() -> None:
-    """Eq. 15: L_M = logit C(x_fake) = log(p / (1 − p)), batch mean."""
-    p = torch.tensor([0.1, 0.5, 0.8])
-    logits = torch.log(p / (1 - p))
-    assert manifold_loss(logits).item() == pytest.approx(sum(math.log(q / (1 - q)) for q in (0.1, 0.5, 0.8)) / 3, rel=1e-6)
+def test_one_manifold_loss_step_lowers_the_critics_p_fake() -> None:
+    """Eq. 15's sign: L_M must push samples towards "real". One SGD step of G on L_M alone, critic fixed,
+    lowers the critic's P(fake) = σ(logit C) on G(z) for the same z (a generator that maximised P(fake),
+    or a critic convention read backwards, would raise it)."""
+    def p_fake_after_step(sign: float) -> tuple[float, float]:
+        m = _model()
+        m.optimizers = {"gen": torch.optim.SGD(m.gen.parameters(), lr=0.5)}
+        z = torch.randn(256, 4, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            before = torch.sigmoid(m.critic(m.generate(z))).mean().item()
+        m.update("gen", sign * manifold_loss(m.critic(m.generate(z))))
+        with torch.no_grad():
+            return before, torch.sigmoid(m.critic(m.generate(z))).mean().item()
+
+    before, after = p_fake_after_step(1.0)
+    assert after < before - 1e-5  # measured: 0.52107 → 0.52085; float32 noise is ~1e-7
+    before, after = p_fake_after_step(-1.0)  # the opposite sign raises it: the check can fail
+    assert after > before + 1e-5
 
 
 def test_vae_term_is_eq_9_with_beta() -> None:
@@ -134,22 +147,43 @@ def test_encoder_statistics_come_from_real_data_only() -> None:
     assert bn.momentum == 0.1 and not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))
 
 
-def test_train_step_updates_in_fig4_pattern() -> None:
-    """One iteration: gen (L_G), vae (E, σ, D on L_VAE), critic (L_C); every network moves once."""
-    m = _model()
-    calls: list[str] = []
-    original = m.update
+@pytest.mark.parametrize(("spec", "stats"), [(POINTS, "fake"), (IMAGES, "fake"), (IMAGES, "real")],
+                         ids=["points", "images", "images-real-stats"])
+def test_fig4_step_replayed_with_sgd(spec: DataSpec, stats: str) -> None:
+    """Fig. 4: every network moves once, by −lr × the gradient of its own loss at the *pre-step* weights:
+    θ_g on L_G = L_Z + L_M, (θ_e, σ_E, θ_d) on L_VAE, θ_c on L_C. Replayed with plain SGD against
+    gradients taken on an untouched copy from the same forward pass (same seed)."""
+    m = _model(spec=spec, lz_norm_stats=stats)
+    lr = 0.05
+    nets = {"gen": ["gen"], "vae": ["enc", "log_sigma", "dec"], "critic": ["critic"]}
 
-    def record(name: str, loss: torch.Tensor, *, retain_graph: bool = False) -> None:
-        calls.append(name)
-        original(name, loss, retain_graph=retain_graph)
+    def params(model: AVAE, names: list[str]) -> list[torch.nn.Parameter]:
+        out: list[torch.nn.Parameter] = []
+        for n in names:
+            a = getattr(model, n)
+            out += [a] if isinstance(a, torch.nn.Parameter) else list(a.parameters())
+        return out
 
-    m.update = record  # type: ignore[method-assign]
-    snaps = {k: _snapshot(getattr(m, k)) for k in ("enc", "dec", "gen", "critic")}
-    logs = m.train_step(lambda: torch.randn(16, 2), 0)
-    assert calls == ["gen", "vae", "critic"]
-    assert all(not _same(getattr(m, k), snaps[k]) for k in snaps)
-    assert all(torch.isfinite(v) for v in logs.values())
+    m.optimizers = {k: torch.optim.SGD(params(m, v), lr=lr) for k, v in nets.items()}
+    ref = copy.deepcopy(m)
+    x = torch.rand(16, *spec.shape, generator=torch.Generator().manual_seed(4)) * 2 - 1
+    torch.manual_seed(9)
+    m.train_step(lambda: x, 0)
+    torch.manual_seed(9)
+    out = ref.losses(x)
+    for opt, loss in (("gen", "gen"), ("vae", "vae"), ("critic", "critic")):
+        old = params(ref, nets[opt])
+        grads = torch.autograd.grad(out[loss], old, retain_graph=True, allow_unused=True)
+        moved = False
+        for p_new, p_old, g in zip(params(m, nets[opt]), old, grads, strict=True):
+            g = torch.zeros_like(p_old) if g is None else g
+            torch.testing.assert_close(p_new, p_old - lr * g, rtol=1e-4, atol=1e-6)
+            moved |= bool(g.abs().sum() > 0)
+        assert moved, opt
+    # Not vacuous: L_G has a gradient on E (it flows through E) and L_VAE none on G, so an update of E
+    # by L_G, or of G by anything but L_G, would have failed the replay above.
+    assert any(g is not None and g.abs().sum() > 0
+               for g in torch.autograd.grad(out["gen"], list(ref.enc.parameters()), retain_graph=True, allow_unused=True))
 
 
 def test_variants_and_xi() -> None:
@@ -167,3 +201,52 @@ def test_variants_and_xi() -> None:
         assert not torch.allclose(xi.reconstruct(x), xi.reconstruct(x))  # ξ ~ N(0, I) per call
         assert torch.equal(plain.reconstruct(x), plain.reconstruct(x))
         assert torch.allclose(plain.extra_recon_paths()["dec"](x), plain.decode(plain.enc(x)))
+
+
+def _real_batch_stats_encoding(enc: torch.nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor) -> torch.Tensor:
+    """Reference for ``lz_norm_stats="real"``: walk E's trunk layer by layer on both batches; every
+    BatchNorm normalises the fake activations with the mean and biased variance the *real* activations
+    have at that layer (then E's affine scale and shift), as E normalises the data it encodes."""
+    h_r, h_f = x_real, x_fake
+    for mod in enc.trunk:
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mean = h_r.mean((0, 2, 3), keepdim=True)
+            var = h_r.var((0, 2, 3), unbiased=False, keepdim=True)
+            scale, shift = mod.weight.view(1, -1, 1, 1), mod.bias.view(1, -1, 1, 1)
+            h_f = (h_f - mean) / (var + mod.eps).sqrt() * scale + shift
+            h_r = (h_r - mean) / (var + mod.eps).sqrt() * scale + shift
+        else:
+            h_r, h_f = mod(h_r), mod(h_f)
+    return enc.head(h_f.flatten(1))
+
+
+def test_lz_encoder_uses_the_real_batch_statistics_when_asked() -> None:
+    """``lz_norm_stats="real"`` (issue 19, point 9): μ_E(x_fake) in L_Z is E with the real batch's
+    BatchNorm statistics (hand-walked reference), so one fake's code no longer depends on the other fakes
+    of its batch (the default); ``"fake"`` normalises the fakes by their own batch."""
+    spec = DataSpec("tiny32", "image", (1, 32, 32))  # 32 px: two BatchNorms in E
+    x = torch.rand(16, *spec.shape, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    x_fake = torch.rand(16, *spec.shape, generator=torch.Generator().manual_seed(2)) * 0.5
+    for mode in ("real", "fake"):
+        m = _model(spec=spec, lz_norm_stats=mode)
+        assert AVAE.Config().lz_norm_stats == "real"
+        running = [b.clone() for name, b in m.enc.named_buffers() if "running" in name]
+        with torch.no_grad():
+            from models.avae import batch_stats_recorded
+
+            with batch_stats_recorded(m.enc) as stats:
+                m.enc(x)
+            running_after_real = [b.clone() for name, b in m.enc.named_buffers() if "running" in name]
+            full = m.encode_fakes(x_fake, stats)
+            first = m.encode_fakes(x_fake[:4], stats)
+            ref = _real_batch_stats_encoding(m.enc, x, x_fake)
+        # the fake pass never moves E's running statistics (only the real pass did)
+        after = [b for name, b in m.enc.named_buffers() if "running" in name]
+        assert all(torch.equal(a, b) for a, b in zip(after, running_after_real, strict=True))
+        assert not all(torch.equal(a, b) for a, b in zip(after, running, strict=True))
+        if mode == "real":
+            torch.testing.assert_close(full, ref, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(first, full[:4], rtol=1e-4, atol=1e-5)
+        else:
+            assert not torch.allclose(full, ref, atol=1e-3)
+            assert not torch.allclose(first, full[:4], atol=1e-3)

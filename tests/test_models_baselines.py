@@ -209,8 +209,40 @@ def test_wgan_gp_defaults_schedule_and_isolation() -> None:
 
 
 # ---- VAE/GAN (Larsen et al. Alg. 1) ---------------------------------------------------------
-@pytest.mark.parametrize("spec", [IMG, PTS], ids=["image", "points"])
+IMG32 = DataSpec("tiny32", "image", (1, 32, 32))  # 32 px: a BatchNorm sits before Dis_l (16 px has none)
+
+
+def larsen_dis(dis: nn.Module, x: Tensor, stop_at_layer_l: bool) -> Tensor:
+    """The fair critic written out with torch.nn.functional, as Larsen's released code evaluates Dis
+    (andersbll/autoencoding_beyond_pixels, model/aegan.py): the whole batch ``x`` through conv k5 s2 →
+    LeakyReLU(0.2) → [conv k5 s2 → BatchNorm on the statistics of this batch → LeakyReLU]…; with
+    ``stop_at_layer_l`` it returns the last conv's output before its BatchNorm (recon_depth), flattened,
+    else the logit of the Dense head. Points (an MLP, no BatchNorm): Dense → LeakyReLU ×2 (→ Dense)."""
+    f = nn.functional
+    if x.dim() == 2:
+        linears = [m for m in dis.modules() if isinstance(m, nn.Linear)]
+        h = x
+        for lin in linears[:-1]:
+            h = f.leaky_relu(f.linear(h, lin.weight, lin.bias), 0.2)
+        return h if stop_at_layer_l else f.linear(h, linears[-1].weight, linears[-1].bias)
+    convs = [m for m in dis.modules() if isinstance(m, nn.Conv2d)]
+    norms = [m for m in dis.modules() if isinstance(m, nn.BatchNorm2d)]
+    h = f.leaky_relu(f.conv2d(x, convs[0].weight, convs[0].bias, stride=2, padding=2), 0.2)
+    for i, (conv, bn) in enumerate(zip(convs[1:], norms, strict=True)):
+        h = f.conv2d(h, conv.weight, None, stride=2, padding=2)
+        if stop_at_layer_l and i == len(norms) - 1:
+            return h.flatten(1)
+        mean, var = h.mean((0, 2, 3), keepdim=True), h.var((0, 2, 3), unbiased=False, keepdim=True)
+        h = (h - mean) / (var + bn.eps).sqrt() * bn.weight.view(1, -1, 1, 1) + bn.bias.view(1, -1, 1, 1)
+        h = f.leaky_relu(h, 0.2)
+    head = dis.head
+    return f.linear(h.flatten(1), head.weight, head.bias)
+
+
+@pytest.mark.parametrize("spec", [IMG32, PTS], ids=["image", "points"])
 def test_vae_gan_losses_match_reference(spec: DataSpec) -> None:
+    """Every term against Larsen's released code's evaluation (one Dis pass on [x̃; x] read before the last
+    BatchNorm for L_llike, one pass on [x; x̃; x_p] for L_GAN), with torch.distributions' likelihoods and KL."""
     model = build(VAEGAN, VAEGANConfig, spec, gamma=0.3, beta=2.0)
     x = batch(spec)
     eps, z_p = torch.randn(4, 3), torch.randn(4, 3)
@@ -218,11 +250,11 @@ def test_vae_gan_losses_match_reference(spec: DataSpec) -> None:
     mu, logvar = model.enc(x).chunk(2, dim=1)
     x_rec = model.dec(mu + (0.5 * logvar).exp() * eps).view_as(x)
     x_p = model.dec(z_p).view_as(x)
-    f_real, f_rec = model.dis.features(x).double(), model.dis.features(x_rec).double()
+    f_rec, f_real = larsen_dis(model.dis, torch.cat([x_rec, x]), True).double().chunk(2)
     # L_llike = −log N(Dis_l(x); Dis_l(x̃), I), the explicit Gaussian log-likelihood.
     llike = -Normal(f_rec, 1.0).log_prob(f_real).sum(1).mean()
     prior = kl_divergence(Normal(mu.double(), (0.5 * logvar.double()).exp()), Normal(0.0, 1.0)).sum(1).mean()
-    dr, dx, dp = model.dis(x), model.dis(x_rec), model.dis(x_p)
+    dr, dx, dp = larsen_dis(model.dis, torch.cat([x, x_rec, x_p]), False).chunk(3)
     l_gan = log_sig(dr).mean() + log_one_minus_sig(dx).mean() + log_one_minus_sig(dp).mean()
     g_ns = -(log_sig(dx).mean() + log_sig(dp).mean())  # decoder: fool Dis on x̃ and x_p
     assert out["llike"].item() == pytest.approx(llike.item(), rel=1e-5)
@@ -231,6 +263,22 @@ def test_vae_gan_losses_match_reference(spec: DataSpec) -> None:
     assert out["enc_loss"].item() == pytest.approx(2.0 * prior.item() + llike.item(), rel=1e-5)
     assert out["dec_loss"].item() == pytest.approx(0.3 * llike.item() + g_ns.item(), rel=1e-5)
     assert feature_nll(torch.zeros(1, 2), torch.tensor([[3.0, 4.0]])).item() == pytest.approx(12.5 + math.log(2 * math.pi))
+
+
+def test_vae_gan_feature_loss_sees_a_change_of_contrast() -> None:
+    """A reconstruction 0.5·x must cost more than a near-perfect one. With x̃ and x normalised by one
+    BatchNorm batch (the released code's single pass) L_llike(0.5·x) is large; normalising each by its
+    own batch statistics (three passes, the old reading) removes the contrast change before layer l."""
+    torch.manual_seed(0)
+    model = VAEGAN(VAEGANConfig(width=8, latent_dim=4, batch_size=16), IMG32)
+    x = torch.rand(16, *IMG32.shape) * 2 - 1
+    shared = larsen_dis(model.dis, torch.cat([0.5 * x, x]), True).chunk(2)
+    separate = larsen_dis(model.dis, 0.5 * x, True), larsen_dis(model.dis, x, True)
+    l_shared, l_separate = feature_nll(*shared).item(), feature_nll(*separate).item()
+    assert model.dis.layer_l(torch.cat([0.5 * x, x])).shape == shared[0].repeat(2, 1).shape
+    torch.testing.assert_close(model.dis.layer_l(torch.cat([0.5 * x, x])), torch.cat(shared))
+    const = 0.5 * shared[0].shape[1] * math.log(2 * math.pi)  # the NLL's constant, the same in both
+    assert l_shared - const > 5 * (l_separate - const)
 
 
 @pytest.mark.parametrize("spec", [IMG, PTS], ids=["image", "points"])

@@ -105,7 +105,7 @@ def test_vae_began_losses_match_explicit_forward() -> None:
         xg_ = m.d_dec(m.d_enc(torch.tensor(x_g))).numpy()
         xv_ = m.d_dec(torch.tensor(z_v)).numpy()
     mu, lv, xn = mu.numpy(), logvar.numpy(), x.numpy()
-    kl = 0.5 * (np.exp(lv) + mu**2 - 1 - lv).sum(1).mean()
+    kl = 0.5 * (np.exp(lv) + mu**2 - 1 - lv).sum(1).mean() / 2  # default kl_reduction=pixel: ÷ |x| = 2
     ref = {"L_e": np.abs(xn - x_v).mean(), "L_n": kl, "L_s": np.abs(z_d - z_v).mean(),
            "L_d": np.abs(xn - xd_).mean(), "L_g": np.abs(x_g - xg_).mean(), "L_v": np.abs(x_v - xv_).mean()}
     for key, val in ref.items():
@@ -189,14 +189,16 @@ def test_began_blocks_shapes_and_layer_types() -> None:
     assert BEGANLSM.paper_preset(IMAGES)["lr"] == 5e-5
 
 
-def test_kl_reduction_mean_divides_by_latent_dim() -> None:
+@pytest.mark.parametrize(("reduction", "divisor"), [("mean", 4), ("sum", 1), ("pixel", 2)])
+def test_kl_reduction_divides_the_summed_kl(reduction: str, divisor: int) -> None:
+    """L_n = KL summed over dims (numpy) ÷ dim z = 4 (mean), ÷ 1 (sum, the literal eq. 3), ÷ |x| = 2 (pixel)."""
     torch.manual_seed(0)
-    m = VAEBEGAN(small(kl_reduction="mean"), POINTS).eval()
+    m = VAEBEGAN(small(kl_reduction=reduction), POINTS).eval()
     x = torch.randn(16, 2)
     torch.manual_seed(1)
     l_n = m.losses(x)["L_n"].detach()
     mu, logvar = (t.detach().numpy() for t in m.posterior(x))
-    ref = 0.5 * (np.exp(logvar) + mu**2 - 1 - logvar).sum(1).mean() / 4  # dim z = 4
+    ref = 0.5 * (np.exp(logvar) + mu**2 - 1 - logvar).sum(1).mean() / divisor
     assert float(l_n) == pytest.approx(float(ref), rel=1e-5)
 
 
