@@ -3,15 +3,17 @@ PY        ?= python3
 VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
-DATASET   ?= digits
+DATASET   ?=
+BUDGET    ?=
 DATA_ROOT ?=
 DEVICE    ?= cpu
+OFFLINE   ?=
 CONFIG    ?= bench/sweeps/smoke.yaml
 EXECUTOR  ?= local
 SWEEP_DIR ?= results/sweeps/smoke
 TEST_WORKERS ?= 2
 
-.PHONY: setup test bench sweep report perf perf-compare weights lint slurm-up slurm-down clean
+.PHONY: setup test bench sweep report perf perf-compare gpu-check gpu-wheels weights lint slurm-up slurm-down clean
 
 setup: $(STAMP)
 $(STAMP): pyproject.toml
@@ -24,7 +26,7 @@ test: setup
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: setup
-	$(BIN)/python -m bench bench --dataset $(DATASET) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) --device $(DEVICE)
+	$(BIN)/python -m bench bench $(if $(BUDGET),--budget $(BUDGET)) $(if $(DATASET),--dataset $(DATASET)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) --device $(DEVICE) $(if $(filter 1,$(OFFLINE)),--offline)
 
 sweep: setup
 	$(BIN)/python -m bench sweep $(CONFIG) --executor $(EXECUTOR)
@@ -42,6 +44,17 @@ perf: setup
 perf-compare: setup
 	$(BIN)/python -m benchmarks.compare_eval --n 10
 	$(BIN)/python -m bench perf report
+
+# The prepared GPU check (issue: every model and metric on CUDA, measured sweep costs; <= 6 min on one GPU):
+# JSON per part in results/perf/ and PERFORMANCE.md regenerated. `make gpu-wheels` (where PyPI is reachable) fills
+# .gpu-wheels/, which the check installs with --no-deps --no-index on a GPU machine without network. The GPU machine
+# brings its own torch, so this target does not depend on setup. CPU smoke run: python -m benchmarks.gpu_check --device cpu --tiny
+GPU_CHECK_OUT ?=
+gpu-check:
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) -m benchmarks.gpu_check $(if $(GPU_CHECK_OUT),--out $(GPU_CHECK_OUT))
+
+gpu-wheels: setup
+	$(BIN)/python -m benchmarks.gpu_wheels
 
 weights: setup
 	$(BIN)/python -m bench weights

@@ -60,7 +60,7 @@ def apply_cli_resources(sweep: Any, args: argparse.Namespace) -> Any:
 def describe_resources(sweep: Any, n_todo: int, executor: str, parallel: int, folder: str = "FOLDER",
                        threads: int = 1) -> str:
     """What the submission will ask for (local workers, or the Slurm array and its #SBATCH lines)."""
-    from bench.executors import slurm_parameters
+    from slurm import slurm_parameters
 
     if executor == "local":
         n = min(parallel, n_todo)
@@ -141,7 +141,8 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
 @arguments(_sweep_args)
 def cmd_sweep(args: argparse.Namespace) -> int:
     from bench import sweep as sweepmod
-    from bench.executors import SweepPaths, check_slurm_resources, make_plan, run_sweep
+    from bench.executors import SweepPaths, make_plan, run_sweep
+    from slurm import check_slurm_resources
 
     if args.parallel is not None and args.parallel < 1:
         raise ConfigError(f"bad value for --parallel: {args.parallel} (must be >= 1)")
