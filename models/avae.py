@@ -101,11 +101,13 @@ def manifold_loss(c_fake: Tensor) -> Tensor:
 @contextmanager
 def batch_stats_recorded(module: nn.Module) -> Iterator[dict[nn.Module, tuple[Tensor, Tensor]]]:
     """Record, for every BatchNorm of ``module`` run in training mode inside the block, the (mean, biased
-    variance) of the batch it normalised (detached): the statistics it used."""
+    variance) of the batch it normalised (detached): the statistics it used, in fp32 (the dtype of the running
+    statistics), also under bf16 autocast, whose bf16 activations would otherwise give bf16 statistics
+    that a later eval-mode ``F.batch_norm`` rejects on the CPU ("mixed dtype") and that would lose precision."""
     stats: dict[nn.Module, tuple[Tensor, Tensor]] = {}
 
     def hook(m: nn.Module, inputs: tuple[Tensor, ...], _out: Tensor) -> None:
-        h = inputs[0].detach()
+        h = inputs[0].detach().float()
         dims = [0] + list(range(2, h.dim()))
         stats[m] = (h.mean(dims), h.var(dims, unbiased=False))
 

@@ -5,6 +5,9 @@ Scale: ½‖μ_D(z) − x‖² summed over pixels ([-1, 1] range) + β · KL sum
 σ_z: ``sigma_z="amortised"`` (default everywhere but ``avae_table1``) is the usual x-dependent 2·dim(z) head;
 ``"learned"`` is AVAE Fig. 5's encoder, σ_z "independent of x and learned directly" (one parameter per
 latent dim), which ``bench/sweeps/avae_table1.yaml`` uses so that Table I compares like with like.
+Networks: ``arch="dcgan"`` (default) the shared fair encoder/generator of models/blocks.py; ``"avaes"`` the
+AVAE-S Table I encoder/decoder (models/blocks_avaes.py), which ``bench/sweeps/avaes_table3.yaml`` sets
+(with width 24, latent 32) because AVAE-S §III trains its VAE, AVAE, VAE-S and AVAE-S on one architecture.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from bench.config import bounded
 from bench.data.base import DataSpec
-from models import blocks
+from models import blocks, blocks_avaes
 from models.base import AVAE_BETA, GaussianEncoderDecoder, ModelConfig, kl_normal
 
 
@@ -25,6 +28,7 @@ from models.base import AVAE_BETA, GaussianEncoderDecoder, ModelConfig, kl_norma
 class VAEConfig(ModelConfig):
     beta: float = bounded(1.0, ge=0)  # KL weight; per-dataset defaults from AVAE §V
     sigma_z: Literal["amortised", "learned"] = "amortised"  # x-dependent σ head, or AVAE Fig. 5's learned σ_z
+    arch: Literal["dcgan", "avaes"] = "dcgan"  # shared fair nets, or AVAE-S Table I's encoder/decoder
 
 
 def vae_loss(x: Tensor, x_hat: Tensor, mu: Tensor, logvar: Tensor, beta: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -46,8 +50,15 @@ class VAE(GaussianEncoderDecoder):
 
     def __init__(self, cfg: VAEConfig, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
-        self.build_encoder(cfg, spec, cfg.sigma_z)
-        self.dec = blocks.generator(spec, cfg.latent_dim, cfg.width, cfg.mlp_hidden)
+        if cfg.arch == "avaes":  # build_encoder's heads on AVAE-S Table I's networks (built as VAE-S builds them)
+            d = cfg.latent_dim
+            learned = cfg.sigma_z == "learned"
+            self.enc = blocks_avaes.encoder(spec, cfg.arch, cfg.width, d if learned else 2 * d, cfg.mlp_hidden)
+            self.log_sigma = nn.Parameter(torch.zeros(d)) if learned else None
+            self.dec = blocks_avaes.decoder(spec, cfg.arch, d, cfg.width, cfg.mlp_hidden)
+        else:
+            self.build_encoder(cfg, spec, cfg.sigma_z)
+            self.dec = blocks.generator(spec, cfg.latent_dim, cfg.width, cfg.mlp_hidden)
 
     @classmethod
     def dataset_defaults(cls, spec: DataSpec) -> dict[str, Any]:

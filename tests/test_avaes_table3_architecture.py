@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 import torch
 
 from bench import sweep as sweepmod
 from bench.data.base import DataSpec
 from bench.run import resolve
 from models.blocks_avaes import TableIDecoder, TableIEncoder
+from models.vae import VAE
 
 CELEBA96 = DataSpec("celeba96", "image", (3, 96, 96))
 
@@ -22,8 +22,6 @@ def _shapes(net: torch.nn.Module) -> list[tuple[int, ...]]:
     return [tuple(p.shape) for p in net.parameters()]
 
 
-@pytest.mark.xfail(strict=True, reason="`vae` has no Table I option yet: needs an `arch` field in models/vae.py "
-                                       "(owned by another task) and `arch: avaes` in the sweep's per_model.vae")
 def test_the_four_models_share_table_i_networks() -> None:
     sweep = sweepmod.load(sweepmod.SWEEPS_DIR / "avaes_table3.yaml")
     assert sweep.protocols == ["paper"] and set(sweep.models) == {"vae", "avae-ft", "vae-s", "avae-s"}
@@ -35,3 +33,13 @@ def test_the_four_models_share_table_i_networks() -> None:
         torch.manual_seed(0)
         net = cls(cfg, CELEBA96)
         assert (_shapes(net.enc), _shapes(net.dec)) == (table_i_enc, table_i_dec), model
+
+
+def test_vae_table_i_with_learned_sigma_keeps_the_x_independent_head() -> None:
+    """``arch=avaes`` with ``sigma_z=learned``: Table I's encoder with a dim(z) head (μ only) and one
+    log σ per latent dim, initialised at σ = 1, so log σ² = 0 for every input."""
+    torch.manual_seed(0)
+    net = VAE(VAE.Config(arch="avaes", width=24, latent_dim=32, sigma_z="learned"), CELEBA96)
+    assert _shapes(net.enc) == _shapes(TableIEncoder(3, 96, 24, 32))
+    mu, logvar = net.posterior(torch.randn(2, 3, 96, 96))
+    assert mu.shape == logvar.shape == (2, 32) and torch.equal(logvar, torch.zeros(2, 32))

@@ -1,4 +1,4 @@
-"""The shared fair-protocol blocks (PROTOCOLS.md §1, AVAE Fig. 5): shapes, parameter counts, norms."""
+"""The shared fair-protocol blocks (docs/protocols.md §1, AVAE Fig. 5): shapes, parameter counts, norms."""
 
 from __future__ import annotations
 

@@ -5,15 +5,29 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
+from training_runs import read_log
 
+from bench.data import load
 from bench.data.base import DataSpec
 from bench.data.toys import grid25
 from bench.registries import models as model_registry
-from models.avae import AVAE, AVAEA, AVAEXiA, critic_loss, latent_loss_a, latent_loss_b, manifold_loss
+from bench.trainer import Trainer
+from models.avae import (
+    AVAE,
+    AVAEA,
+    AVAEXiA,
+    batch_stats_recorded,
+    critic_loss,
+    frozen_running_stats,
+    latent_loss_a,
+    latent_loss_b,
+    manifold_loss,
+)
 
 POINTS = grid25().spec
 IMAGES = DataSpec("tiny", "image", (3, 16, 16))
@@ -250,3 +264,47 @@ def test_lz_encoder_uses_the_real_batch_statistics_when_asked() -> None:
         else:
             assert not torch.allclose(full, ref, atol=1e-3)
             assert not torch.allclose(first, full[:4], atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["avae", "avae-a", "avae-xi-a"])
+def test_bf16_training_on_digits_keeps_batchnorm_buffers_fp32(tmp_path: Path, name: str) -> None:
+    """``--precision bf16`` on the CPU (channels-last too, as benchmarks/gpu_check runs it): a few steps on
+    digits at width 8 train with finite losses and every BatchNorm running statistic stays fp32 (E's L_Z pass
+    with the real batch's statistics used to hand bf16 statistics to an eval-mode F.batch_norm: "mixed dtype")."""
+    data = load("digits")
+    cls = model_registry().get(name)
+    torch.manual_seed(0)
+    model = cls(cls.Config(width=8, latent_dim=8, batch_size=16), data.spec)
+    before = {k: v.clone() for k, v in model.state_dict().items() if k.endswith("running_mean")}
+    result = Trainer(model, data.train, tmp_path / name, seed=0, steps=3, device=torch.device("cpu"), log_every=1,
+                     progress=False, precision="bf16", channels_last=True).fit()
+    assert result.status == "completed" and result.step == 3
+    rows = read_log(tmp_path / name)
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    for r in rows:
+        assert all(math.isfinite(r[k]) for k in ("vae", "gen", "critic", "l_z", "l_m")), r
+    buffers = {k: v for k, v in model.state_dict().items() if k.endswith(("running_mean", "running_var"))}
+    assert buffers and all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in buffers.values())
+    assert any(not torch.equal(before[k], buffers[k]) for k in before)  # the statistics did move
+
+
+def test_bf16_fake_encoding_with_real_statistics_matches_fp32() -> None:
+    """μ_E(x_fake) normalised by the real batch's statistics (``lz_norm_stats=real``) under bf16 autocast:
+    fp32 statistics, and the code within bf16 rounding (~1 %) of the same computation in fp32."""
+    model = _model(spec=IMAGES)
+    g = torch.Generator().manual_seed(3)
+    x, x_fake = torch.randn(16, 3, 16, 16, generator=g), torch.randn(16, 3, 16, 16, generator=g).tanh()
+
+    def fake_code() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        with batch_stats_recorded(model.enc) as stats:
+            model.enc(x)
+        return model.encode_fakes(x_fake, stats), [t for pair in stats.values() for t in pair]
+
+    with frozen_running_stats(model.enc):
+        ref, ref_stats = fake_code()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got, got_stats = fake_code()
+    assert got.dtype == torch.bfloat16 and all(t.dtype == torch.float32 for t in got_stats)
+    assert len(got_stats) == len(ref_stats) > 0
+    err = (got.float() - ref).norm() / ref.norm()
+    assert err < 0.03, float(err)

@@ -1,4 +1,4 @@
-"""Loss references and which-parameters-change checks for the baselines (PROTOCOLS.md §2).
+"""Loss references and which-parameters-change checks for the baselines (docs/protocols.md §2).
 
 Each model's losses are computed on a fixed tiny batch with fixed weights and compared with a
 hand-written reference of its paper's equation (torch.distributions log-likelihoods and KLs,

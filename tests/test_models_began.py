@@ -82,7 +82,7 @@ def test_loss_equations_against_numpy() -> None:
     assert float(began.generator_loss(t(l_g), t(l_v), t(l_s), t(l_e), a, b, g)) == pytest.approx(
         0.4 + 0.27 + 0.02 + 0.06)
     assert float(began.encoder_loss(t(l_n), t(l_s), t(l_e), b, g)) == pytest.approx(3.0 + 0.02 + 0.06)
-    # erratum (PROTOCOLS §5): e_t = η L_d − (L_g + α L_v) = 0.35 − 0.67 = −0.32, not 0.35 − 0.4 + 0.27
+    # erratum (docs/protocols.md §5): e_t = η L_d − (L_g + α L_v) = 0.35 − 0.67 = −0.32, not 0.35 − 0.4 + 0.27
     assert float(began.equilibrium_error(t(l_d), t(l_g), t(l_v), a, eta)) == pytest.approx(-0.32)
     assert float(began.convergence_measure(t(l_d), t(l_g), t(l_v), a, eta)) == pytest.approx(0.7 + 0.32)
 
