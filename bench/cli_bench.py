@@ -84,15 +84,17 @@ def _cell(values: list[float] | None) -> str:
     return f"{mean:.4g} ± {std:.2g} ({len(values)})"
 
 
-def table_columns(values: dict[tuple[str, str], list[float]]) -> list[str]:
+def table_columns(values: dict[tuple[str, str], list[float]], names: list[str]) -> list[str]:
+    """:data:`COLUMNS`, then the sweep's other metrics (``names``: e.g. fid, lpips), each where some run has it
+    (not the spreads ``*_std`` nor the values of a model's extra reconstruction paths, ``mse_dec``…)."""
     present = {k for _, k in values}
-    extra = sorted(k for k in present - set(COLUMNS) if not k.endswith("_std"))
-    return [c for c in COLUMNS if c in present] + extra
+    return [c for c in dict.fromkeys([*COLUMNS, *names]) if c in present]
 
 
-def budget_table(values: dict[tuple[str, str], list[float]], models: list[str], reference: dict[str, float]) -> str:
+def budget_table(values: dict[tuple[str, str], list[float]], models: list[str], reference: dict[str, float],
+                 names: list[str]) -> str:
     """Markdown: one row per model (sweep order) + 'real data'; cells mean ± std (completed seeds)."""
-    cols = table_columns(values)
+    cols = table_columns(values, names)
     lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for m in models:
         lines.append(f"| {m} | " + " | ".join(_cell(values.get((m, c))) for c in cols) + " |")
@@ -241,7 +243,7 @@ def _run(args: argparse.Namespace, sweep: Any, paths: Any, parallel: int, header
     print()
     print(f"### {header}")
     print(f"mean ± std over seeds (n completed); real data = {sweep.datasets[0]} test split")
-    print(budget_table(values, sweep.models, reference))
+    print(budget_table(values, sweep.models, reference, names))
     for line in unavailable_lines({f"{n}.unavailable": why for n, why in unavailable(paths.runs, names).items()}):
         print(f"- {line}")
     failing = learning_check(mean, sweep.models, reference)

@@ -67,7 +67,7 @@ def cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-@pytest.mark.slow  # ~30 s of CPU (2 runs, 2 evaluations, the domain classifier); 47-59 s wall on a loaded machine
+@pytest.mark.slow  # 15 s measured on a lightly loaded 2-core machine, 47-59 s under heavy load (2 runs + classifier)
 def test_quick_table_on_a_short_schedule(tmp_path: Path, capsys: pytest.CaptureFixture,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))  # the domain classifier is trained here
