@@ -169,7 +169,7 @@ def sample_mosaic(summary: Path, runs: Path, stem: Path) -> Path | None:
     from bench.report.load import aggregate, read_summary
     from bench.report.plots import mosaic
 
-    written = mosaic(aggregate(read_summary(summary)), runs, "samples.png", stem)
+    written = mosaic(aggregate(read_summary(summary)), runs, "samples.png", stem, side_by_side=True)
     return next((p for p in written if p.suffix == ".png"), None)
 
 

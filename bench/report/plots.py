@@ -190,9 +190,10 @@ def training_curves(res: Results, dataset: str, runs_root: Path, stem: Path) -> 
     return save(fig, stem)
 
 
-def mosaic(res: Results, runs_root: Path, image: str, stem: Path) -> list[Path]:
+def mosaic(res: Results, runs_root: Path, image: str, stem: Path, side_by_side: bool = False) -> list[Path]:
     """A models × datasets mosaic of each setting's first completed seed's ``image``
-    (``samples.png`` or ``reconstructions.png``: test images above their reconstructions)."""
+    (``samples.png`` or ``reconstructions.png``: test images above their reconstructions);
+    ``side_by_side`` puts the models in columns (datasets × models), for comparing models at a glance."""
     df = res.frame
     labels = {e.key: e.label for es in res.entries.values() for e in es}
     ok = df[(df["status"] == "completed") & (df["model"] != REFERENCE)]
@@ -206,8 +207,14 @@ def mosaic(res: Results, runs_root: Path, image: str, stem: Path) -> list[Path]:
         return []
     entries = sorted({e for e, _ in found})
     datasets = sorted({d for _, d in found})
-    fig, axes = plt.subplots(len(entries), len(datasets), figsize=(4.4 * len(datasets), 4.6 * len(entries)),
-                             squeeze=False)
+    if side_by_side:
+        fig, grid = plt.subplots(len(datasets), len(entries), figsize=(3.0 * len(entries), 3.3 * len(datasets)),
+                                 squeeze=False)
+        axes = [[grid[j][i] for j in range(len(datasets))] for i in range(len(entries))]
+    else:
+        fig, grid = plt.subplots(len(entries), len(datasets), figsize=(4.4 * len(datasets), 4.6 * len(entries)),
+                                 squeeze=False)
+        axes = [list(row) for row in grid]
     for i, e in enumerate(entries):
         for j, d in enumerate(datasets):
             ax = axes[i][j]
@@ -219,7 +226,7 @@ def mosaic(res: Results, runs_root: Path, image: str, stem: Path) -> list[Path]:
                 path, seed = found[(e, d)]
                 ax.imshow(np.asarray(plt.imread(path)), interpolation="nearest")
                 ax.set_title(f"{e} · {d} · seed {seed}", fontsize=8)
-            if j == 0:
+            if j == 0 and not side_by_side:
                 ax.set_ylabel(e, fontsize=8)
     what = "samples" if image.startswith("samples") else "test images (odd rows) and reconstructions (even rows)"
     fig.suptitle(what, fontsize=10)
