@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cli import add_run_options, arguments, command, unavailable_lines
+from bench.config import check_run_option
 from bench.errors import ConfigError
 
 DEFAULT_OUT = "results/sweeps"
@@ -190,8 +191,8 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
 @command("bench", "the hybrid comparison at a budget (quick | standard | paper), then a mean ± std table")
 @arguments(_bench_args)
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.parallel is not None and args.parallel < 1:
-        raise ConfigError(f"bad value for --parallel: {args.parallel} (must be >= 1)")
+    if args.parallel is not None:
+        check_run_option("parallel", args.parallel)
     budget = args.budget or default_budget(args.device)
 
     def check_data(name: str) -> None:  # offline and missing: one line, before torch is imported

@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from bench.cli import arguments, command
-from bench.config import check_precision
+from bench.config import check_precision, check_run_option
 from bench.errors import ConfigError
 
 
@@ -68,11 +68,11 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
 
     if eval_samples not in ("quick", "paper"):
         raise ConfigError(f"bad value for eval-samples: {eval_samples!r} (quick or paper)")
-    if n_eval is not None and n_eval < 1:
-        raise ConfigError(f"bad value for n-eval: {n_eval} (must be >= 1)")
+    if n_eval is not None:
+        check_run_option("n_eval", n_eval)
     check_precision(eval_precision, "eval-precision")
-    if critic_steps is not None and critic_steps < 1:
-        raise ConfigError(f"bad value for critic-steps: {critic_steps} (must be >= 1)")
+    if critic_steps is not None:
+        check_run_option("critic_steps", critic_steps)
     names = metrics or default_metrics()
     for name in names:
         metric_registry().entry(name)  # unknown name → one line listing the known ones

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cli import add_run_options, arguments, command
+from bench.config import check_run_option
 from bench.errors import ConfigError
 
 DEFAULT_OUT = "results/sweeps"
@@ -144,8 +145,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from bench.executors import SweepPaths, make_plan, run_sweep
     from slurm import check_slurm_resources
 
-    if args.parallel is not None and args.parallel < 1:
-        raise ConfigError(f"bad value for --parallel: {args.parallel} (must be >= 1)")
+    if args.parallel is not None:
+        check_run_option("parallel", args.parallel)
     sweep = apply_cli_resources(sweepmod.load(args.file), args)
     paths = SweepPaths.of(sweep.name, args.out)
     parallel = args.parallel or sweep.parallel
