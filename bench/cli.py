@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Modules that add commands with @command (evaluate, sweep, status, report, weights...).
 PLUGINS = ("bench.cli_eval", "bench.cli_sweep", "bench.cli_bench", "bench.cli_report", "bench.cli_perf",
-           "bench.cli_weights")
+           "bench.cli_weights", "bench.cli_study")
 
 
 def _load_plugins() -> None:

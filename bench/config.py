@@ -33,7 +33,7 @@ T = TypeVar("T")
 # reproducible at the same thread count (it sets the order of float reductions); config.json records it.
 DEFAULT_THREADS = 1
 RUN_OPTION_MINIMUM: dict[str, int] = {"seed": 0, "steps": 1, "n_eval": 1, "log_every": 1, "checkpoint_every": 1,
-                                      "threads": 1, "parallel": 1, "critic_steps": 1}
+                                      "threads": 1, "parallel": 1, "critic_steps": 1, "curve_every": 1}
 
 
 def check_run_option(key: str, value: Any) -> int:

@@ -11,9 +11,11 @@ code 2, nothing touched), and skips a finished run (returning its record) unless
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -102,6 +104,11 @@ class RunSpec:
     # The held-out split reconstruction metrics read (metrics.base.RECON_SPLITS): "test" (AVAE Table I) or
     # "val" (AVAE-S Table III). Part of the identity only when not "test", so existing run ids are unchanged.
     recon_split: str = "test"
+    # The learning curve (#21): these metrics of the model's samples every ``curve_every`` steps, logged to
+    # log.jsonl as ``curve.<name>``. Measured on a copy of the model with the RNG state restored, so the run's
+    # final results are those of the same run without a curve: not part of the identity.
+    curve: list[str] = field(default_factory=list)
+    curve_every: int = 0
 
     def validate(self) -> None:
         """Every run option within its range (the same checks and messages as the sweep files')."""
@@ -111,6 +118,11 @@ class RunSpec:
                 cfgmod.check_run_option(key, getattr(self, key))
         for key in ("log_every", "checkpoint_every"):
             cfgmod.check_run_option(key, getattr(self, key))
+        if self.curve:
+            cfgmod.check_run_option("curve_every", self.curve_every)
+            if self.curve_every % self.log_every:
+                raise ConfigError(f"bad value for curve_every: {self.curve_every} (must be a multiple of log_every, "
+                                  f"{self.log_every})")
         cfgmod.check_choice("protocol", self.protocol, cfgmod.PROTOCOLS)
         cfgmod.check_choice("eval_samples", self.eval_samples, ("quick", "paper"))
         cfgmod.check_choice("recon_split", self.recon_split, ("test", "val"))
@@ -130,7 +142,7 @@ class RunSpec:
         overrides typed by the model's config (so ``--set width=8`` and a sweep file's ``width: 8`` agree)."""
         d = asdict(self)
         for k in ("device", "data_root", "weights_dir", "log_every", "checkpoint_every", "channels_last", "compile",
-                  "data_on_device", "threads"):
+                  "data_on_device", "threads", "curve", "curve_every"):
             d.pop(k)
         d["overrides"] = typed_overrides(self.model, self.overrides)
         for k in ("precision", "eval_precision"):
@@ -261,7 +273,9 @@ def _train_and_evaluate(spec: RunSpec, run_dir: Path, dataset: Dataset, cls: typ
         trainer = Trainer(model, dataset.train, run_dir, seed=spec.seed, steps=cfg.steps, device=device,
                           log_every=spec.log_every, checkpoint_every=spec.checkpoint_every, progress=progress,
                           precision=spec.precision, channels_last=spec.channels_last, compile=spec.compile,
-                          data_on_device=spec.data_on_device)
+                          data_on_device=spec.data_on_device,
+                          curve_fn=curve_function(model, dataset, spec, device) if spec.curve else None,
+                          curve_every=spec.curve_every)
         result = trainer.fit()
         record: dict[str, Any] = {"status": result.status, "step": result.step, "resumed_from": result.resumed_from}
         if result.status == "completed":
@@ -329,6 +343,33 @@ def evaluate_model(model: Model, dataset: Dataset, spec: RunSpec, device: torch.
                     for k, v in extra.items()})
     out["sample_mode"] = model.cfg.sample_mode
     return out
+
+
+def curve_function(model: Model, dataset: Dataset, spec: RunSpec,
+                   device: torch.device) -> Callable[[int], dict[str, float]]:
+    """``fn(step)`` → ``{"curve.<metric>": value}`` for ``spec.curve``: the metrics of samples drawn from a deep
+    copy of the model (sampling never touches the trained networks' BatchNorm statistics) on ``spec.n_eval``
+    images, with the global RNG state saved and restored, so training continues exactly as without a curve."""
+    from metrics.base import EvalContext, evaluate
+
+    def fn(step: int) -> dict[str, float]:
+        cpu_rng = torch.get_rng_state()
+        cuda_rng = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
+        try:
+            snapshot = copy.deepcopy(model)
+            snapshot.train(snapshot.cfg.sample_mode == "train")
+            ctx = EvalContext(dataset, sample_fn=snapshot.sample, device=device, seed=spec.seed + step,
+                              sample_setting=spec.eval_samples, n_override=spec.n_eval, weights_dir=spec.weights_dir,
+                              extractor_precision=spec.eval_precision)
+            with torch.no_grad():
+                values = evaluate(ctx, list(spec.curve))
+        finally:
+            torch.set_rng_state(cpu_rng)
+            if cuda_rng is not None:
+                torch.cuda.set_rng_state_all(cuda_rng)
+        return {f"curve.{k}": float(values[k]) for k in spec.curve if isinstance(values.get(k), (int, float))}
+
+    return fn
 
 
 def evaluate_real(dataset: Dataset, names: list[str], split: str = "test", *, seed: int = 0,

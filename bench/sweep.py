@@ -45,7 +45,7 @@ from bench.errors import ConfigError
 SWEEPS_DIR = Path(__file__).resolve().parent / "sweeps"
 TOP_KEYS = {"name", "description", "paper", "models", "datasets", "seeds", "protocol", "steps", "set", "grid",
             "per_model", "eval", "log_every", "checkpoint_every", "local", "slurm"}
-EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n", "precision", "recon_split"}
+EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n", "precision", "recon_split", "curve", "curve_every"}
 LOCAL_KEYS = {"parallel"}
 SLURM_KEYS = {"partition", "gpus_per_node", "cpus_per_task", "mem_gb", "time_min", "qos", "account",
               "array_parallelism", "runs_per_job", "concurrent_runs", "sbatch", "setup"}
@@ -105,6 +105,8 @@ class Sweep:
     n_eval: int | None = None
     eval_precision: str = "fp32"  # of the metrics' feature extractors: fp32 (the libraries') or bf16
     recon_split: str = "test"  # the held-out split reconstruction metrics read: test or val (AVAE-S Table III)
+    curve: list[str] = field(default_factory=list)  # metrics logged every ``curve_every`` steps (learning curve)
+    curve_every: int = 0
     log_every: int = 50
     checkpoint_every: int = 500
     parallel: int = 2
@@ -164,7 +166,8 @@ class Sweep:
                        metrics=self.resolved_metrics(), eval_samples=self.eval_samples,  # type: ignore[arg-type]
                        n_eval=self.n_eval, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
                        device=device, data_root=data_root, weights_dir=weights_dir,
-                       eval_precision=self.eval_precision, recon_split=self.recon_split)  # type: ignore[arg-type]
+                       eval_precision=self.eval_precision, recon_split=self.recon_split,  # type: ignore[arg-type]
+                       curve=list(self.curve), curve_every=self.curve_every)
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -175,7 +178,8 @@ class Sweep:
                              "grid": {k: list(v) for k, v in self.grid.items()}, "per_model": self.per_model,
                              "eval": {"metrics": self.metrics, "optional_metrics": list(self.optional_metrics),
                                       "samples": self.eval_samples, "n": self.n_eval, "precision": self.eval_precision,
-                                      "recon_split": self.recon_split},
+                                      "recon_split": self.recon_split, "curve": list(self.curve),
+                                      "curve_every": self.curve_every},
                              "log_every": self.log_every, "checkpoint_every": self.checkpoint_every,
                              "local": {"parallel": self.parallel}, "slurm": asdict(self.slurm)}
         return d
@@ -198,7 +202,7 @@ class Sweep:
         for model in self.per_model:
             if model not in self.models:
                 raise SweepError(f"sweep {self.name}: field 'per_model.{model}': {model!r} is not in 'models'")
-        for m in self.metrics or []:
+        for m in [*(self.metrics or []), *self.curve]:
             if m not in metrics():
                 raise SweepError(f"sweep {self.name}: field 'eval.metrics': unknown metric {m!r}; "
                                  f"known: {', '.join(metrics().names())} (or list it under eval.optional_metrics)")
@@ -389,6 +393,11 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
         if ev["recon_split"] not in ("test", "val"):
             raise _err(name, "eval.recon_split", f"expected test or val, got {ev['recon_split']!r}")
         s.recon_split = ev["recon_split"]
+    if ev.get("curve"):
+        s.curve = _list(name, "eval.curve", ev["curve"])
+        if "curve_every" not in ev:
+            raise _err(name, "eval.curve_every", "missing (eval.curve needs it: the steps between two points)")
+        s.curve_every = _run_option(name, "eval.curve_every", "curve_every", ev["curve_every"])
     if "log_every" in raw:
         s.log_every = _run_option(name, "log_every", "log_every", raw["log_every"])
     if "checkpoint_every" in raw:

@@ -92,7 +92,9 @@ class Trainer:
     def __init__(self, model: Model, train: Split, run_dir: Path, *, seed: int, steps: int, device: torch.device,
                  log_every: int = 50, checkpoint_every: int = 500, progress: bool = True,
                  on_log: Callable[[dict[str, Any]], None] | None = None, precision: str = "fp32",
-                 channels_last: bool = False, compile: bool = False, data_on_device: bool = False) -> None:
+                 channels_last: bool = False, compile: bool = False, data_on_device: bool = False,
+                 curve_fn: Callable[[int], dict[str, float]] | None = None, curve_every: int = 0) -> None:
+        self.curve_fn, self.curve_every = curve_fn, curve_every  # learning curve: logged with the step's record
         self.model, self.run_dir, self.seed, self.steps, self.device = model, Path(run_dir), seed, steps, device
         self.log_every, self.checkpoint_every, self.progress, self.on_log = log_every, checkpoint_every, progress, on_log
         if precision not in PRECISIONS:
@@ -207,6 +209,8 @@ class Trainer:
                                                   **{k: stacked[k][i].item() for k in keys}})
                 return first + i
         record = {"step": step, **{k: stacked[k][-1].item() for k in keys}, **self.model.diagnostics(self.probe)}
+        if self.curve_fn is not None and self.curve_every and (step % self.curve_every == 0 or step == self.steps):
+            record.update(self.curve_fn(step))
         append_jsonl(self.run_dir / LOG, record)
         if self.on_log is not None:
             self.on_log(record)

@@ -47,6 +47,7 @@ METRICS.register("ms_ssim_diversity", "metrics.diversity:MSSSIMDiversity", "1 - 
 METRICS.register("critic_w", "metrics.critic:CriticW", "-W of a fresh WGAN-GP critic on held-out images (alpha-GAN §4)")
 METRICS.register("is_domain", "metrics.domain:DomainIS", "Inception Score of a classifier trained on the dataset (alpha-GAN §4)")
 METRICS.register("fd_domain", "metrics.domain:DomainFD", "Frechet distance of domain-classifier features vs train (alpha-GAN §4)")
+METRICS.register("fd_domain_recon", "metrics.domain:DomainFDRecon", "domain-feature Frechet distance, test recons vs originals")
 METRICS.register("recon_class_acc", "metrics.recon_class:ReconClassAcc", "domain classifier accuracy on test reconstructions")
 
 # --- 2-D mode coverage (model zoo I) ---

@@ -126,6 +126,11 @@ SHIPPED = {  # cells = Σ_models datasets × grid points × seeds, counted by ha
     "khan_table1": 2 * 1 * 5,
     "alphagan_sweep": 3 * 5 * (2 * 4 * 4 + 1 + 3 + 3 * 5),
     "modes_grid25": (4 + 2 * 2) * 1 * 5,
+    "study_avae_table1": 7 * 1 * 5,
+    "study_idvae_table1": 6 * 1 * 5,
+    "study_avaes_table3": 4 * 1 * 5,
+    "study_khan_table1": 2 * 1 * 5,
+    "study_alphagan": 4 * 1 * 5,
 }
 
 

@@ -1,0 +1,149 @@
+"""The study (#21): the learning curve leaves a run's results unchanged, the study trains a run shared by two
+tables once, and the report's rank agreement (Kendall τ-b), pairwise findings and plateau flags match values
+computed by hand on hand-made summaries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import study
+from bench.report import study as report
+from bench.report.published import Published, PublishedValues
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---- Kendall τ-b, by hand ----------------------------------------------------------------------------
+def test_tau_b_matches_hand_counts() -> None:
+    # (1,2,3,4) vs (1,3,2,4): 5 concordant, 1 discordant pair → (5 - 1) / 6
+    tau, _ = report.kendall_tau_b([1, 2, 3, 4], [1, 3, 2, 4])
+    assert tau == pytest.approx(4 / 6)
+    # ties: a = (1,1,2), b = (1,2,3): pairs (0,1) tied in a; (0,2),(1,2) concordant → 2 / sqrt(2 · 3)
+    tau, _ = report.kendall_tau_b([1, 1, 2], [1, 2, 3])
+    assert tau == pytest.approx(2 / 6 ** 0.5)
+    assert report.kendall_tau_b([1.0], [2.0]) == (None, None)
+
+
+def published(rows: list[tuple[str, str, str, float]], paper: str = "P", table: str = "T") -> PublishedValues:
+    return PublishedValues([Published(paper, table, d, m, k, v, None, "") for d, m, k, v in rows])
+
+
+def test_rank_agreement_per_dataset_and_metric() -> None:
+    t = study.StudyTable("x", "study_khan_table1", "X", "P", ("T",), {"fid": "fd_domain", "mse": "mse"})
+    pv = published([("cifar10", "a", "fid", 1.0), ("cifar10", "b", "fid", 2.0), ("cifar10", "c", "fid", 3.0),
+                    ("cifar10", "real", "fid", 0.1), ("celeba", "a", "mse", 0.3), ("celeba", "b", "mse", 0.1),
+                    ("celeba", "z", "mse", 0.2)])  # z: not run by the suite, left out
+    suite = {("a", "fd_domain"): 10.0, ("b", "fd_domain"): 30.0, ("c", "fd_domain"): 20.0,
+             ("a", "mse"): 0.5, ("b", "mse"): 0.4}
+    taus = {(r.dataset, r.paper_metric): r for r in report.rank_agreements(t, suite, pv)}
+    fid = taus[("cifar10", "fid")]
+    assert fid.models == ["a", "b", "c"] and fid.suite_metric == "fd_domain"
+    assert fid.tau == pytest.approx(1 / 3)  # pairs: ab +, ac +, bc − → (2 − 1) / 3
+    assert fid.paper_order == ["a", "b", "c"] and fid.suite_order == ["a", "c", "b"]  # lower is better
+    mse = taus[("celeba", "mse")]
+    assert mse.models == ["a", "b"] and mse.tau == pytest.approx(1.0)
+
+
+def test_plateau_flags_a_curve_still_rising() -> None:
+    steps = [250, 500, 750, 1000]
+    rows = [{"model": "flat", "seed": s, "run_id": "r", "step": k, "metric": "is_domain", "value": v}
+            for s in (0, 1) for k, v in zip(steps, [2.0, 4.0, 5.0, 5.1], strict=True)]
+    rows += [{"model": "rising", "seed": 0, "run_id": "q", "step": k, "metric": "is_domain", "value": v}
+             for k, v in zip(steps, [1.0, 2.0, 3.0, 4.0], strict=True)]
+    pl = report.plateau(pd.DataFrame(rows))
+    assert pl["flat"]["step_3q"] == 750 and pl["flat"]["rise"] == pytest.approx(0.1 / 5.0)
+    assert pl["flat"]["stopped"] == 1.0
+    assert pl["rising"]["rise"] == pytest.approx(1 / 3) and pl["rising"]["stopped"] == 0.0
+
+
+# ---- the report on hand-made summaries -----------------------------------------------------------------
+def summary_rows(table: str, values: dict[str, list[float]], metric: str) -> list[dict[str, object]]:
+    return [{"sweep": table, "run_id": f"{m}-s{s}", "dataset": "digits@16", "model": m, "seed": s, "protocol": "fair",
+             "status": "completed", "step": 2000, "params": "{}", "metric": metric, "value": v, "n_samples": 300}
+            for m, vs in values.items() for s, v in enumerate(vs)]
+
+
+def test_report_from_hand_made_summaries(tmp_path: Path) -> None:
+    """Khan's finding (VAE+BEGAN*+LSM above BEGAN*+LSM on IS) fails on these seeds, with τ-b = -1 on 2 models;
+    α-GAN's 'WGAN-GP best on the critic' holds against one model and fails against another."""
+    out = tmp_path / "study"
+    (out / "khan_table1").mkdir(parents=True)
+    (out / "alphagan").mkdir(parents=True)
+    pd.DataFrame(summary_rows("khan_table1", {"began-lsm": [5.0, 5.2, 5.1, 4.9, 5.0],
+                                              "vae-began": [4.0, 4.1, 3.9, 4.0, 4.2]}, "is_domain")).to_csv(
+        out / "khan_table1" / "summary.csv", index=False)
+    pd.DataFrame(summary_rows("alphagan", {"wgan-gp": [1.0, 1.1, 0.9, 1.0, 1.0], "dcgan": [0.5, 0.6, 0.4, 0.5, 0.5],
+                                           "alpha-gan": [2.0, 2.1, 1.9, 2.0, 2.0], "age": [0.1, 0.2, 0.1, 0.1, 0.2]},
+                              "critic_w")).to_csv(out / "alphagan" / "summary.csv", index=False)
+    (out / report.REFERENCE_FILE).write_text(json.dumps({"is_domain": 7.0, "n": 300}))
+    tables = study.select(["khan_table1", "alphagan"])
+    report.write_report(out, tables)
+    agree = pd.read_csv(out / "agreement.csv")
+    khan = agree[agree["table"] == "khan_table1"].iloc[0]
+    assert khan["n_models"] == 2 and khan["tau_b"] == pytest.approx(-1.0)  # paper 6.80 > 6.12; suite 4.04 < 5.04
+    text = (out / "report.md").read_text()
+    assert "| Table 1: VAE+BEGAN*+LSM above BEGAN*+LSM on IS | is_domain | vae-began | began-lsm | 4.04 vs 5.04 |" in text
+    claims = {(c.better, c.worse, c.metric): c.held for c in report.claims(tables[1], report.seed_values(
+        pd.read_csv(out / "alphagan" / "summary.csv", keep_default_na=False)))}
+    assert claims[("wgan-gp", "dcgan", "critic_w")] is True
+    assert claims[("wgan-gp", "alpha-gan", "critic_w")] is False
+    assert claims[("wgan-gp", "age", "is_domain")] is None  # no is_domain in this summary
+    head = report.headline_markdown(out)
+    assert "Khan et al. Table 1" in head and "-1.00" in head and "0/1" in head
+    assert "report.html" in {p.name for p in out.iterdir()} and (out / "summary.csv").exists()
+
+
+# ---- running: a shared run is trained once; the curve changes nothing ---------------------------------
+def test_shared_runs_are_planned_once(tmp_path: Path) -> None:
+    sp = study.make_study_plan(list(study.TABLES), tmp_path, apply=False)
+    trained = [s.run_id() for s, _ in sp.plan.todo]
+    assert len(trained) == len(set(trained))
+    copied = sorted(dst.name.split("-digits")[0] for _, dst in sp.copies)
+    # dcgan (AVAE Table I & α-GAN), alpha-gan and age (IDVAE & α-GAN), vae (IDVAE & AVAE-S): 5 seeds each
+    assert copied == sorted(["dcgan"] * 5 + ["alpha-gan"] * 5 + ["age"] * 5 + ["vae"] * 5)
+    assert len(trained) == 35 + 30 + 20 + 10 + 20 - 20
+
+
+def run_sweep_file(tmp_path: Path, name: str, curve: bool) -> dict[str, object]:
+    ev = "{metrics: [is_domain, fd_domain, mse], n: 60" + (", curve: [is_domain], curve_every: 10}" if curve else "}")
+    f = tmp_path / f"{name}.yaml"
+    f.write_text(f"name: {name}\nmodels: [vae]\ndatasets: [digits@16]\nseeds: [0]\nsteps: 20\n"
+                 f"set: {{width: 8, latent_dim: 4, batch_size: 16}}\neval: {ev}\nlog_every: 10\n")
+    subprocess.run([sys.executable, "-m", "bench", "sweep", str(f), "--out", str(tmp_path), "--quiet", "--parallel", "1"],
+                   cwd=ROOT, check=True, capture_output=True)
+    run = next((tmp_path / name / "runs").iterdir())
+    return {"metrics": json.loads((run / "metrics.json").read_text()),
+            "log": [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]}
+
+
+def test_the_learning_curve_leaves_the_results_unchanged(tmp_path: Path) -> None:
+    with_curve, without = run_sweep_file(tmp_path, "with", True), run_sweep_file(tmp_path, "without", False)
+    assert [r["step"] for r in with_curve["log"] if "curve.is_domain" in r] == [10, 20]
+    assert not any("curve.is_domain" in r for r in without["log"])
+    assert with_curve["metrics"] == without["metrics"]  # same training, sampling and metrics to the last bit
+
+
+@pytest.mark.parametrize("ev, message", [
+    ("{curve: [is_domain]}", "eval.curve_every"),
+    ("{curve: [is_domain], curve_every: 15}", "multiple of log_every"),
+    ("{curve: [nope], curve_every: 10}", "unknown metric 'nope'"),
+])
+def test_bad_curve_settings_are_one_line_errors(tmp_path: Path, ev: str, message: str) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(f"name: bad\nmodels: [vae]\ndatasets: [digits@16]\nsteps: 20\neval: {ev}\nlog_every: 10\n")
+    r = subprocess.run([sys.executable, "-m", "bench", "sweep", str(f), "--out", str(tmp_path), "--dry-run"],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_table_is_a_one_line_error() -> None:
+    r = subprocess.run([sys.executable, "-m", "bench", "study", "--tables", "nope", "--dry-run"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown study table 'nope'" in r.stderr
