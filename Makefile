@@ -13,7 +13,7 @@ EXECUTOR  ?= local
 SWEEP_DIR ?= results/sweeps/smoke
 TEST_WORKERS ?= 2
 
-.PHONY: setup test bench sweep report perf perf-compare gpu-check gpu-wheels weights lint slurm-up slurm-down clean
+.PHONY: setup test bench study sweep report perf perf-compare gpu-check gpu-wheels weights lint slurm-up slurm-down clean
 
 setup: $(STAMP)
 $(STAMP): pyproject.toml
@@ -27,6 +27,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench bench $(if $(BUDGET),--budget $(BUDGET)) $(if $(DATASET),--dataset $(DATASET)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) --device $(DEVICE) $(if $(filter 1,$(OFFLINE)),--offline)
+
+study: setup
+	$(BIN)/python -m bench study --device $(DEVICE) $(if $(filter 1,$(REPORT_ONLY)),--report-only)
 
 sweep: setup
 	$(BIN)/python -m bench sweep $(CONFIG) --executor $(EXECUTOR)

@@ -52,15 +52,16 @@ def test_rank_agreement_per_dataset_and_metric() -> None:
 
 
 def test_plateau_flags_a_curve_still_rising() -> None:
-    steps = [250, 500, 750, 1000]
-    rows = [{"model": "flat", "seed": s, "run_id": "r", "step": k, "metric": "is_domain", "value": v}
-            for s in (0, 1) for k, v in zip(steps, [2.0, 4.0, 5.0, 5.1], strict=True)]
+    steps = [250, 500, 750, 1000, 1250, 1500]
+    rows = [{"model": "flat", "seed": s, "run_id": "r", "step": k, "metric": "is_domain", "value": v + s}
+            for s in (0, 1) for k, v in zip(steps, [2.0, 4.0, 5.0, 5.1, 5.0, 5.2], strict=True)]
     rows += [{"model": "rising", "seed": 0, "run_id": "q", "step": k, "metric": "is_domain", "value": v}
-             for k, v in zip(steps, [1.0, 2.0, 3.0, 4.0], strict=True)]
+             for k, v in zip(steps, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], strict=True)]
     pl = report.plateau(pd.DataFrame(rows))
-    assert pl["flat"]["step_3q"] == 750 and pl["flat"]["rise"] == pytest.approx(0.1 / 5.0)
+    # flat: seed means 5.5, 5.6 | 5.5, 5.7 → (5.6 - 5.55) / 5.55
+    assert pl["flat"]["from_step"] == 750 and pl["flat"]["rise"] == pytest.approx(0.05 / 5.55)
     assert pl["flat"]["stopped"] == 1.0
-    assert pl["rising"]["rise"] == pytest.approx(1 / 3) and pl["rising"]["stopped"] == 0.0
+    assert pl["rising"]["rise"] == pytest.approx((5.5 - 3.5) / 3.5) and pl["rising"]["stopped"] == 0.0
 
 
 # ---- the report on hand-made summaries -----------------------------------------------------------------
@@ -147,3 +148,48 @@ def test_unknown_table_is_a_one_line_error() -> None:
     r = subprocess.run([sys.executable, "-m", "bench", "study", "--tables", "nope", "--dry-run"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 2 and "unknown study table 'nope'" in r.stderr
+
+
+def test_run_study_trains_a_shared_run_once_and_copies_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AVAE Table I and α-GAN's comparison share dcgan: cut both tables down to dcgan, 1 seed, 20 steps; the
+    run is trained in the first table and copied (without its checkpoint) to the second, both summaries list it."""
+    import dataclasses
+
+    original = study.sweep_of
+
+    def small(table: study.StudyTable) -> object:
+        s = original(table)
+        return dataclasses.replace(s, models=["dcgan"], seeds=[0], steps=20, per_model={}, metrics=["is_domain"],
+                                   set={"width": 8, "latent_dim": 4, "batch_size": 16}, n_eval=60, log_every=10,
+                                   curve_every=10)
+
+    monkeypatch.setattr(study, "sweep_of", small)
+    tables = study.select(["avae_table1", "alphagan"])
+    sp = study.run_study(tables, tmp_path, parallel=1, progress=False)
+    assert len(sp.plan.todo) == 1 and len(sp.copies) == 1
+    (run_a,) = (tmp_path / "avae_table1" / "runs").iterdir()
+    (run_b,) = (tmp_path / "alphagan" / "runs").iterdir()
+    assert run_a.name == run_b.name and (run_a / "checkpoint.pt").exists() and not (run_b / "checkpoint.pt").exists()
+    assert (run_b / "copied_from.txt").read_text().strip() == str(run_a)
+    assert (run_a / "metrics.json").read_text() == (run_b / "metrics.json").read_text()
+    for t in ("avae_table1", "alphagan"):
+        df = pd.read_csv(tmp_path / t / "summary.csv")
+        assert set(df["metric"]) == {"is_domain", "is_domain_std"} and set(df["status"]) == {"completed"}
+        curves = pd.read_csv(tmp_path / t / study.CURVES_FILE)
+        assert curves["step"].tolist() == [10, 20] and set(curves["model"]) == {"dcgan"}
+    again = study.make_study_plan(tables, tmp_path)  # resumable: nothing left to train or copy
+    assert not again.plan.todo and not again.copies
+
+
+def test_report_only_rebuilds_from_the_summaries(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    (out / "khan_table1").mkdir(parents=True)
+    pd.DataFrame(summary_rows("khan_table1", {"began-lsm": [5.0, 5.2, 5.1, 4.9, 5.0],
+                                              "vae-began": [6.0, 6.1, 5.9, 6.0, 6.2]}, "is_domain")).to_csv(
+        out / "khan_table1" / "summary.csv", index=False)
+    (out / report.REFERENCE_FILE).write_text(json.dumps({"is_domain": 7.0, "n": 300}))
+    r = subprocess.run([sys.executable, "-m", "bench", "study", "--tables", "khan_table1", "--report-only", "--out",
+                        str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "+1.00" in r.stdout and "1/1" in r.stdout  # τ-b = 1 on 2 models; the paper's finding held
+    assert (out / "report.md").exists() and (out / "report.html").exists()
