@@ -21,7 +21,8 @@ YAML layout (every key optional except ``models`` and ``datasets``)::
       alpha-gan: {set: {...}, grid: {lam: [1, 5, 10, 50]}}
     eval: {metrics: [mse, fid], optional_metrics: [lpips], samples: quick, n: 500, precision: fp32}
                                      # optional_metrics: used only where registered; recon_split: test (default)
-                                     # or val, the split reconstruction metrics read
+                                     # or val, the split reconstruction metrics read; curve: [is_domain] with
+                                     # curve_every: 250 logs a learning curve (curve.<metric> in log.jsonl)
     log_every: 50
     checkpoint_every: 500
     local: {parallel: 2}             # runs at a time on this machine

@@ -18,6 +18,13 @@ look perfect after the next BatchNorm), and Dis_l is the last conv's output *bef
 (``recon_depth=9`` stops there; :meth:`models.blocks.TrunkHead.layer_l`). L_GAN runs Dis once on [X; X̃; X_p].
 
 Updates: θ_Enc ← −∇(β L_prior + L_llike); θ_Dec ← −∇(γ L_llike − L_GAN); θ_Dis maximises L_GAN.
+Balancing (the paper is silent; the released code's ``GradientDescent`` in ``model/aegan.py``, followed here as
+``balance="margin"``, the default): with Dis's costs −log Dis(x) (real batch) and −log(1 − Dis(·)) (the
+generated batch, x̃ and x_p), per-image means, Dis skips its step while either cost is below 0.68 − 0.4 (it is
+winning) and Dec skips its step while either is above 0.68 + 0.4; both step when both would skip; Enc always
+steps. Without it (``balance="none"``) Dis wins on digits at lr 1e-3 (its loss → 0.01), Dis_l stops carrying
+content and the posterior collapses (1–2 active units of 16, reconstructions keep the class of 31 % of test
+digits after 2,000 steps: docs/study.md).
 Sign reading of the decoder's "−L_GAN": the decoder is the adversary, so it must *fool* Dis; taken
 literally (minimising −[log(1 − Dis(X̃)) + …]) the decoder would help Dis. We use the
 non-saturating form (Goodfellow et al. 2014 §3), as IDVAE eq. 12 does for its VAE/GAN-style
@@ -61,10 +68,16 @@ class VAEGANConfig(ModelConfig):
     gamma: float = 1.0
     beta: float = 1.0  # KL weight in the encoder loss (AVAE §V); per-dataset defaults from AVAE §V
     sigma_z: Literal["amortised", "learned"] = "amortised"  # x-dependent σ head, or AVAE Fig. 5's learned σ_z
+    # The released code's balancing (``model/aegan.py``, ``GradientDescent.train_epoch``): Dis skips its update
+    # while it is winning (its real or fake cost < equilibrium − margin), Dec skips its update while Dis is
+    # losing (a cost > equilibrium + margin); both update when both would skip. "none": every net, every step.
+    balance: Literal["margin", "none"] = "margin"
+    margin: float = 0.4
+    equilibrium: float = 0.68
 
     def validate(self) -> None:
         super().validate()
-        for key in ("gamma", "beta"):
+        for key in ("gamma", "beta", "margin", "equilibrium"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"bad value for {key}: {getattr(self, key)} (must be >= 0)")
 
@@ -125,14 +138,34 @@ class VAEGAN(GaussianEncoderDecoder):
         llike = feature_nll(f_rec, f_real)
         d_loss = discriminator_loss(d_real, d_rec, d_prior)
         g_gan = decoder_gan_loss(d_rec, d_prior)
+        # Dis's costs as the released code logs them: −log Dis(x) over the real batch, −log(1 − Dis) over the
+        # generated one (x̃ and x_p), each a mean per image (what its balancing compares with 0.68 ± 0.4)
+        real_cost = bce_logits(d_real, 1.0).detach()
+        fake_cost = 0.5 * (bce_logits(d_rec, 0.0) + bce_logits(d_prior, 0.0)).detach()
         return {"enc_loss": self.cfg.beta * prior + llike, "dec_loss": self.cfg.gamma * llike + g_gan,
-                "dis_loss": d_loss, "prior": prior, "llike": llike, "gan_dec": g_gan}
+                "dis_loss": d_loss, "prior": prior, "llike": llike, "gan_dec": g_gan,
+                "dis_real_cost": real_cost, "dis_fake_cost": fake_cost}
+
+    def balanced_updates(self, real_cost: float, fake_cost: float) -> tuple[bool, bool]:
+        """(update Dec, update Dis) by the released code's rule (``GradientDescent.train_epoch``)."""
+        if self.cfg.balance == "none":
+            return True, True
+        low, high = self.cfg.equilibrium - self.cfg.margin, self.cfg.equilibrium + self.cfg.margin
+        dis = not (real_cost < low or fake_cost < low)
+        dec = not (real_cost > high or fake_cost > high)
+        return (True, True) if not (dec or dis) else (dec, dis)
 
     def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:
         out = self.losses(real())
         # One forward pass, three updates (Alg. 1). Order enc → dec → dis: each backward pass only
         # goes through nets that have not been stepped yet, so every gradient is the one of Alg. 1.
-        self.update("enc", out["enc_loss"], retain_graph=True)
-        self.update("dec", out["dec_loss"], retain_graph=True)
-        self.update("dis", out["dis_loss"])
-        return {k: v.detach() for k, v in out.items()}
+        # The encoder always steps; Dec and Dis by the released code's balancing (VAEGANConfig.balance).
+        dec, dis = self.balanced_updates(float(out["dis_real_cost"]), float(out["dis_fake_cost"]))
+        self.update("enc", out["enc_loss"], retain_graph=dec or dis)
+        if dec:
+            self.update("dec", out["dec_loss"], retain_graph=dis)
+        if dis:
+            self.update("dis", out["dis_loss"])
+        logs = {k: v.detach() for k, v in out.items()}
+        logs["dec_updated"], logs["dis_updated"] = torch.tensor(float(dec)), torch.tensor(float(dis))
+        return logs

@@ -303,6 +303,49 @@ def test_vae_gan_each_update_is_its_own_gradient(spec: DataSpec) -> None:
     assert any(g.abs().sum() > 0 for g in ref_grads(out["gan_dec"], list(ref.enc.parameters())))
 
 
+@pytest.mark.parametrize("real, fake, expected", [
+    (0.69, 0.69, (True, True)),   # near equilibrium: both step
+    (0.20, 0.69, (True, False)),  # Dis winning on the real batch (< 0.68 − 0.4): Dis skips
+    (0.69, 0.10, (True, False)),  # Dis winning on the generated batch: Dis skips
+    (1.20, 0.69, (False, True)),  # Dis losing (> 0.68 + 0.4): Dec skips
+    (0.69, 1.50, (False, True)),
+    (0.10, 1.50, (True, True)),   # both would skip: both step
+])
+def test_vae_gan_balancing_follows_the_released_code(real: float, fake: float, expected: tuple[bool, bool]) -> None:
+    """andersbll/autoencoding_beyond_pixels, model/aegan.py GradientDescent.train_epoch: margin 0.4 around
+    equilibrium 0.68; the cases are that code's branches, written out by hand."""
+    model = build(VAEGAN, VAEGANConfig, IMG)
+    assert model.balanced_updates(real, fake) == expected
+    off = build(VAEGAN, VAEGANConfig, IMG, balance="none")
+    assert off.balanced_updates(real, fake) == (True, True)
+
+
+def test_vae_gan_skipped_update_leaves_its_net_unchanged() -> None:
+    model = build(VAEGAN, VAEGANConfig, IMG)
+    before = copy.deepcopy(model)
+    model.balanced_updates = lambda real, fake: (True, False)  # type: ignore[method-assign]
+    logs = model.train_step(lambda: batch(IMG), 0)
+    assert logs["dis_updated"].item() == 0.0 and logs["dec_updated"].item() == 1.0
+    for p_new, p_old in zip(model.dis.parameters(), before.dis.parameters(), strict=True):
+        torch.testing.assert_close(p_new, p_old, rtol=0, atol=0)
+    assert any(not torch.equal(a, b) for a, b in zip(model.dec.parameters(), before.dec.parameters(), strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(model.enc.parameters(), before.enc.parameters(), strict=True))
+    # the costs the rule reads are Dis's per-image BCEs: −log Dis(x) and −log(1 − Dis) over x̃ and x_p
+    torch.manual_seed(3)
+    x = batch(IMG)
+    torch.manual_seed(5)
+    out = before.losses(x)
+    torch.manual_seed(5)
+    mu, logvar = before.posterior(x)
+    eps, z_p = torch.randn_like(mu), before.prior(len(x))
+    d_real, d_rec, d_prior = before.dis(torch.cat([x, before.decode(mu + (0.5 * logvar).exp() * eps),
+                                                   before.decode(z_p)])).chunk(3)
+    real = -torch.log(torch.sigmoid(d_real)).mean()
+    fake = -torch.log(1 - torch.sigmoid(torch.cat([d_rec, d_prior]))).mean()
+    assert out["dis_real_cost"].item() == pytest.approx(real.item(), rel=1e-4)
+    assert out["dis_fake_cost"].item() == pytest.approx(fake.item(), rel=1e-4)
+
+
 # ---- BiGAN (Donahue et al.; AVAE Fig. 5) -----------------------------------------------------
 def test_bigan_losses_match_reference_and_architecture() -> None:
     model = build(BiGAN, BiGANConfig, IMG, joint_hidden=6)

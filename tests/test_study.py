@@ -49,6 +49,7 @@ def test_rank_agreement_per_dataset_and_metric() -> None:
     assert fid.paper_order == ["a", "b", "c"] and fid.suite_order == ["a", "c", "b"]  # lower is better
     mse = taus[("celeba", "mse")]
     assert mse.models == ["a", "b"] and mse.tau == pytest.approx(1.0)
+    assert report.order_text({"x": 0.03, "y": 0.015, "z": 0.03, "w": 0.045}, "mse") == "y > x = z > w"
 
 
 def test_plateau_flags_a_curve_still_rising() -> None:

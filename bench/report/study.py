@@ -66,12 +66,24 @@ class Tau:
     p: float | None
     paper_order: list[str]
     suite_order: list[str]
+    paper_text: str = ""  # the orders with ties shown ("a > b = c")
+    suite_text: str = ""
 
 
 def order(values: dict[str, float], metric: str) -> list[str]:
     """Models best first by ``metric``'s direction (sharpness: the paper's reading, larger first)."""
     how = stats.direction(metric)
     return sorted(values, key=lambda m: values[m], reverse=how != "lower")
+
+
+def order_text(values: dict[str, float], metric: str) -> str:
+    """:func:`order` as text, tied values joined by "=" (e.g. AVAE Table I's MSE of 0.03 for three models)."""
+    out: list[str] = []
+    prev: float | None = None
+    for m in order(values, metric):
+        out.append(m if prev is None else (f"= {m}" if values[m] == prev else f"> {m}"))
+        prev = values[m]
+    return " ".join(out)
 
 
 def kendall_tau_b(a: list[float], b: list[float]) -> tuple[float | None, float | None]:
@@ -97,8 +109,9 @@ def rank_agreements(table: StudyTable, suite_means: dict[tuple[str, str], float]
             suite = {m: v for (m, k), v in suite_means.items() if k == suite_metric}
             models = [m for m in paper if m in suite]
             tau, p = kendall_tau_b([paper[m] for m in models], [suite[m] for m in models])
-            out.append(Tau(dataset, metric, suite_metric, models, tau, p,
-                           order({m: paper[m] for m in models}, metric), order({m: suite[m] for m in models}, suite_metric)))
+            p_vals, s_vals = {m: paper[m] for m in models}, {m: suite[m] for m in models}
+            out.append(Tau(dataset, metric, suite_metric, models, tau, p, order(p_vals, metric), order(s_vals, suite_metric),
+                           order_text(p_vals, metric), order_text(s_vals, suite_metric)))
     return out
 
 
@@ -215,7 +228,7 @@ def md_table(df: pd.DataFrame) -> str:
 def tau_frame(taus: list[Tau]) -> pd.DataFrame:
     rows = [{"paper dataset": t.dataset, "paper metric": t.paper_metric, "suite metric": t.suite_metric,
              "n models": len(t.models), "τ-b": fmt(t.tau, 2), "p": fmt(t.p, 2),
-             "paper order (best first)": " > ".join(t.paper_order), "suite order (best first)": " > ".join(t.suite_order)}
+             "paper order (best first)": t.paper_text, "suite order (best first)": t.suite_text}
             for t in taus]
     return pd.DataFrame(rows).set_index("paper dataset") if rows else pd.DataFrame()
 
@@ -321,7 +334,7 @@ def write_report(out: str | Path = "results/study", tables: list[StudyTable] | N
     write_with(out / "summary.csv", lambda tmp: all_rows.to_csv(tmp, index=False))
     agree = pd.DataFrame([{"table": r.table.key, "dataset": t.dataset, "paper_metric": t.paper_metric,
                            "suite_metric": t.suite_metric, "n_models": len(t.models), "tau_b": t.tau, "p": t.p,
-                           "paper_order": " > ".join(t.paper_order), "suite_order": " > ".join(t.suite_order)}
+                           "paper_order": t.paper_text, "suite_order": t.suite_text}
                           for r in reports for t in r.taus])
     write_with(out / "agreement.csv", lambda tmp: agree.to_csv(tmp, index=False))
     head = headline(reports)
