@@ -53,16 +53,32 @@ def test_rank_agreement_per_dataset_and_metric() -> None:
 
 
 def test_plateau_flags_a_curve_still_rising() -> None:
-    steps = [250, 500, 750, 1000, 1250, 1500]
-    rows = [{"model": "flat", "seed": s, "run_id": "r", "step": k, "metric": "is_domain", "value": v + s}
-            for s in (0, 1) for k, v in zip(steps, [2.0, 4.0, 5.0, 5.1, 5.0, 5.2], strict=True)]
-    rows += [{"model": "rising", "seed": 0, "run_id": "q", "step": k, "metric": "is_domain", "value": v}
-             for k, v in zip(steps, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], strict=True)]
-    pl = report.plateau(pd.DataFrame(rows))
-    # flat: seed means 5.5, 5.6 | 5.5, 5.7 → (5.6 - 5.55) / 5.55
-    assert pl["flat"]["from_step"] == 750 and pl["flat"]["rise"] == pytest.approx(0.05 / 5.55)
-    assert pl["flat"]["stopped"] == 1.0
-    assert pl["rising"]["rise"] == pytest.approx((5.5 - 3.5) / 3.5) and pl["rising"]["stopped"] == 0.0
+    """The last quarter's least-squares slope over every seed's points, checked against numpy's polyfit; a
+    clear rise is flagged, a noisy flat curve is not."""
+    import numpy as np
+
+    steps = [250, 500, 750, 1000, 1250, 1500, 1750, 2000]
+    noise = {0: [0.1, -0.1, 0.05], 1: [-0.05, 0.1, -0.1], 2: [0.0, -0.05, 0.1]}
+    rows = []
+    for s in (0, 1, 2):
+        flat = [2.0, 3.0, 4.0, 4.5, 5.0, *(5.0 + e for e in noise[s])]
+        rising = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5 + s * 0.01, 4.0, 4.5 - s * 0.01]
+        rows += [{"model": "flat", "seed": s, "run_id": f"f{s}", "step": k, "metric": "is_domain", "value": v}
+                 for k, v in zip(steps, flat, strict=True)]
+        rows += [{"model": "rising", "seed": s, "run_id": f"r{s}", "step": k, "metric": "is_domain", "value": v}
+                 for k, v in zip(steps, rising, strict=True)]
+    df = pd.DataFrame(rows)
+    pl = report.plateau(df)
+    for model in ("flat", "rising"):
+        tail = df[(df["model"] == model) & (df["step"] >= 1500)]
+        slope = np.polyfit(tail["step"], tail["value"], 1)[0]
+        assert pl[model]["slope_per_1k"] == pytest.approx(1000 * slope)
+        assert pl[model]["from_step"] == 1500
+    assert pl["flat"]["stopped"] == 1.0 and pl["flat"]["p"] > 0.05
+    assert pl["rising"]["stopped"] == 0.0 and pl["rising"]["p"] < 1e-6
+    tail = df[(df["model"] == "rising") & (df["step"] >= 1500)]
+    slope, intercept = np.polyfit(tail["step"], tail["value"], 1)
+    assert pl["rising"]["rise"] == pytest.approx(slope * 500 / (intercept + slope * 1500))  # ≈ 3.51 → 4.49
 
 
 # ---- the report on hand-made summaries -----------------------------------------------------------------
