@@ -160,3 +160,27 @@ def test_request_refused_by_sbatch_is_one_line(cluster: object, tmp_path: Path, 
     assert rc == 2 and err.count("\n") == 1, err
     assert "slurm: sbatch refused the job array: sbatch: error: Batch job submission failed: Node count" in err
     assert not list((tmp_path / "smoke" / "runs").iterdir())  # no run started
+
+
+def test_study_on_slurm(cluster: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bench study --executor slurm`: two tables cut down to the run they share (dcgan, 1 seed, 20 steps, the
+    smoke sweep's Slurm resources) go out as one job array; the run is trained once and copied."""
+    from bench import study
+
+    smoke = sweepmod.load("smoke")
+    original = study.sweep_of
+
+    def small(table: study.StudyTable) -> object:
+        return dataclasses.replace(original(table), models=["dcgan"], seeds=[0], steps=20, per_model={},
+                                   metrics=["is_domain"], set={"width": 8, "latent_dim": 4, "batch_size": 16},
+                                   n_eval=60, log_every=10, curve_every=10, slurm=smoke.slurm)
+
+    monkeypatch.setattr(study, "sweep_of", small)
+    sp = study.run_study(study.select(["avae_table1", "alphagan"]), tmp_path, executor="slurm", progress=False)
+    assert len(sp.plan.todo) == 1 and len(sp.copies) == 1
+    jobs = json.loads((tmp_path / "_jobs" / "jobs.json").read_text())
+    assert jobs["executor"] == "slurm" and len(jobs["job_ids"]) == 1
+    for t in ("avae_table1", "alphagan"):
+        df = pd.read_csv(tmp_path / t / "summary.csv")
+        assert set(df["status"]) == {"completed"} and "is_domain" in set(df["metric"])
+        assert pd.read_csv(tmp_path / t / study.CURVES_FILE)["step"].tolist() == [10, 20]
