@@ -71,12 +71,6 @@ def describe_schedule(sweep: Any) -> str:
 
 
 # ---- the table -----------------------------------------------------------------------------------
-def seed_values(df: Any) -> dict[tuple[str, str], list[float]]:
-    """(model, metric) → the completed seeds' values."""
-    ok = df[(df["status"] == "completed") & (df["metric"] != "") & df["value"].notna()]
-    return {(m, k): [float(v) for v in g["value"]] for (m, k), g in ok.groupby(["model", "metric"])}
-
-
 def _cell(values: list[float] | None) -> str:
     if not values:
         return "—"
@@ -239,6 +233,8 @@ def _run(args: argparse.Namespace, sweep: Any, paths: Any, parallel: int, header
     df = pd.read_csv(paths.summary, dtype={"metric": str}, keep_default_na=False, na_values={"value": [""]})
     names = sweep.resolved_metrics() or sorted(df["metric"].dropna().unique())
     reference = real_reference(dataset, names, sweep.eval_samples, args.weights_dir)
+    from bench.summary import seed_values
+
     values = seed_values(df)
     mean = means(values)
     print()

@@ -61,6 +61,12 @@ def write_summary(runs_root: str | Path, out: str | Path, sweep: str = "",
     return df
 
 
+def seed_values(df: pd.DataFrame) -> dict[tuple[str, str], list[float]]:
+    """(model, metric) → the completed seeds' values of a summary (``make bench``'s table, the study's)."""
+    ok = df[(df["status"] == "completed") & (df["metric"] != "") & df["value"].notna()]
+    return {(m, k): [float(v) for v in g["value"]] for (m, k), g in ok.groupby(["model", "metric"])}
+
+
 def mean_std_table(df: pd.DataFrame, reference: dict[str, float] | None = None, digits: int = 4) -> str:
     """Markdown table: one row per model (+ a 'real data' reference row), one column per metric,
     cells ``mean ± std (n)`` over completed seeds; a metric a model lacks shows as '—'."""

@@ -10,7 +10,6 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -26,6 +25,7 @@ from bench.report.load import aggregate, read_summary  # noqa: E402
 from bench.report.plots import mosaic, save  # noqa: E402
 from bench.report.published import PublishedValues, load_published  # noqa: E402
 from bench.study import CURVES_FILE, TABLES, StudyTable  # noqa: E402
+from bench.summary import seed_values  # noqa: E402
 
 COLUMNS = ("fd_domain", "is_domain", "recon_class_acc", "mse", "cosine", "sharpness", "sharpness_recon",
            "fd_domain_recon", "ms_ssim_diversity", "critic_w")
@@ -35,12 +35,6 @@ PLATEAU_ALPHA = 0.05  # "still rising": the last quarter's is_domain slope is po
 
 
 # ---- numbers -----------------------------------------------------------------------------------
-def seed_values(summary: pd.DataFrame) -> dict[tuple[str, str], list[float]]:
-    """(model, metric) → the completed seeds' values."""
-    ok = summary[(summary["status"] == "completed") & (summary["metric"] != "") & summary["value"].notna()]
-    return {(m, k): [float(v) for v in g["value"]] for (m, k), g in ok.groupby(["model", "metric"])}
-
-
 def mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
@@ -313,8 +307,7 @@ def headline(reports: list[TableReport]) -> pd.DataFrame:
     rows = []
     for r in reports:
         taus = [t.tau for t in r.taus if t.tau is not None]
-        main = "fd_domain_recon" if r.table.key == "avaes_table3" else (
-            "is_domain" if r.table.key == "khan_table1" else "fd_domain")
+        main = r.table.rank_by
         suite = {m: mean(r.values[(m, main)]) for m in r.models if r.values.get((m, main))}
         held = [c.held for c in r.claims if c.held is not None]
         rows.append({"paper table": r.table.title, "runs": f"{r.n_completed}/{r.n_runs}",
@@ -389,7 +382,3 @@ def headline_markdown(out: str | Path = "results/study") -> str:
     start = text.index("## Headline")
     block = text[start:].split("\n## ", 1)[0]
     return "\n".join(ln for ln in block.splitlines()[1:] if ln.startswith("|"))
-
-
-def as_dict(r: TableReport) -> dict[str, Any]:  # for tests and scripts
-    return {"taus": r.taus, "claims": r.claims, "plateau": r.plateau}
