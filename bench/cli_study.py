@@ -42,7 +42,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         for t in tables:
             sweep = study.sweep_of(t)
             print(f"{t.key}: {len(sweep)} runs ({', '.join(sweep.models)} × {len(sweep.seeds)} seeds, "
-                  f"{sweep.steps} iterations); to do here: {sp.per_table[t.key]}")
+                  f"{sweep.steps} iterations{study.longer_text(sweep)}); to do here: {sp.per_table[t.key]}")
         print(f"to train: {len(sp.plan.todo)} run(s) (a run shared by two tables once; {len(sp.copies)} copied); "
               f"finished, skipped: {sum(sp.plan.finished.values())}")
         print(f"{args.executor}: {min(args.parallel, max(len(sp.plan.todo), 1))} worker(s), {args.threads} thread(s) each"

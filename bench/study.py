@@ -85,6 +85,11 @@ def sweep_of(table: StudyTable) -> Any:
     return sweepmod.load(table.sweep)
 
 
+def longer_text(sweep: Any) -> str:
+    """The models a sweep trains for longer than its ``steps`` (``per_model.<m>.steps``), e.g. ", vae: 8000"."""
+    return "".join(f", {m}: {o['steps']}" for m, o in sweep.per_model.items() if "steps" in o)
+
+
 # ---- running ---------------------------------------------------------------------------------
 @dataclass
 class StudyPlan:

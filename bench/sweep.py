@@ -17,8 +17,9 @@ YAML layout (every key optional except ``models`` and ``datasets``)::
     steps: 200                       # or per dataset: {celeba: 200000, colormnist: 100000}
     set: {width: 16}                 # fixed overrides for every model
     grid: {beta: [1, 4]}             # lists expand as a product, for every model
-    per_model:                       # model-specific fixed overrides and grids
+    per_model:                       # model-specific fixed overrides, grids and training length
       alpha-gan: {set: {...}, grid: {lam: [1, 5, 10, 50]}}
+      vae: {steps: 8000}             # replaces the sweep's steps for this model (int or per dataset)
     eval: {metrics: [mse, fid], optional_metrics: [lpips], samples: quick, n: 500, precision: fp32}
                                      # optional_metrics: used only where registered; recon_split: test (default)
                                      # or val, the split reconstruction metrics read; curve: [is_domain] with
@@ -99,7 +100,7 @@ class Sweep:
     steps: int | dict[str, int] | None = None
     set: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)
-    per_model: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    per_model: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: list[str] | None = None  # None: the default battery
     optional_metrics: list[str] = field(default_factory=list)  # added to ``metrics`` where registered
     eval_samples: str = "quick"
@@ -143,9 +144,14 @@ class Sweep:
         return sum(len(self.datasets) * len(self.protocols) * len(self.grid_points(m)) * len(self.seeds)
                    for m in self.models)
 
-    def steps_for(self, dataset: str) -> int | None:
-        """Training iterations for ``dataset`` (None: the model's default)."""
-        return self.steps.get(dataset) if isinstance(self.steps, dict) else self.steps
+    def steps_for(self, dataset: str, model: str | None = None) -> int | None:
+        """Training iterations of ``model`` on ``dataset``: its ``per_model.<model>.steps`` where given (for
+        that dataset), else the sweep's ``steps`` (None: the model's default)."""
+        def pick(steps: int | dict[str, int] | None) -> int | None:
+            return steps.get(dataset) if isinstance(steps, dict) else steps
+
+        own = pick(self.per_model.get(model, {}).get("steps")) if model else None
+        return own if own is not None else pick(self.steps)
 
     def resolved_metrics(self) -> list[str] | None:
         """``metrics`` + the ``optional_metrics`` that are registered here (None: the default battery)."""
@@ -162,7 +168,7 @@ class Sweep:
         """The :class:`bench.run.RunSpec` of ``cell`` (its ``run_id()`` names the run directory)."""
         from bench.run import RunSpec
 
-        return RunSpec(model=cell.model, dataset=cell.dataset, seed=cell.seed, steps=self.steps_for(cell.dataset),
+        return RunSpec(model=cell.model, dataset=cell.dataset, seed=cell.seed, steps=self.steps_for(cell.dataset, cell.model),
                        protocol=cell.protocol, overrides=dict(cell.overrides),  # type: ignore[arg-type]
                        metrics=self.resolved_metrics(), eval_samples=self.eval_samples,  # type: ignore[arg-type]
                        n_eval=self.n_eval, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
@@ -280,6 +286,17 @@ def _run_option(name: str, fld: str, key: str, value: Any) -> int:
         raise _err(name, fld, str(err)) from None
 
 
+def _steps(name: str, fld: str, steps: Any, datasets: list[str]) -> int | dict[str, int]:
+    """``steps``: one count, or one per dataset of the sweep."""
+    if not isinstance(steps, dict):
+        return _run_option(name, fld, "steps", steps)
+    for ds, v in steps.items():
+        if ds not in datasets:
+            raise _err(name, f"{fld}.{ds}", f"{ds!r} is not in 'datasets'")
+        _run_option(name, f"{fld}.{ds}", "steps", v)
+    return dict(steps)
+
+
 def _keys(name: str, fld: str, d: dict[str, Any], allowed: set[str]) -> None:
     for k in d:
         if k not in allowed:
@@ -357,23 +374,17 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
             if p not in PROTOCOLS:
                 raise _err(name, "protocol", f"unknown protocol {p!r} (choose from {', '.join(PROTOCOLS)})")
     if raw.get("steps") is not None:
-        steps = raw["steps"]
-        if isinstance(steps, dict):
-            for ds, v in steps.items():
-                if ds not in s.datasets:
-                    raise _err(name, f"steps.{ds}", f"{ds!r} is not in 'datasets'")
-                _run_option(name, f"steps.{ds}", "steps", v)
-            s.steps = dict(steps)
-        else:
-            s.steps = _run_option(name, "steps", "steps", steps)
+        s.steps = _steps(name, "steps", raw["steps"], s.datasets)
     s.set = _scalars(name, "set", raw.get("set"))
     s.grid = _grid(name, "grid", raw.get("grid"))
     per_model = _mapping(name, "per_model", raw.get("per_model"))
     for model, sub in per_model.items():
         sub = _mapping(name, f"per_model.{model}", sub)
-        _keys(name, f"per_model.{model}.", sub, {"set", "grid"})
+        _keys(name, f"per_model.{model}.", sub, {"set", "grid", "steps"})
         s.per_model[model] = {"set": _scalars(name, f"per_model.{model}.set", sub.get("set")),
                               "grid": _grid(name, f"per_model.{model}.grid", sub.get("grid"))}
+        if sub.get("steps") is not None:
+            s.per_model[model]["steps"] = _steps(name, f"per_model.{model}.steps", sub["steps"], s.datasets)
     ev = _mapping(name, "eval", raw.get("eval"))
     _keys(name, "eval.", ev, EVAL_KEYS)
     if ev.get("metrics") is not None and ev["metrics"] != "default":

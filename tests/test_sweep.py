@@ -65,6 +65,22 @@ def test_per_dataset_steps_and_optional_metrics() -> None:
     assert s.resolved_metrics() == ["mse", "sharpness"]  # the unregistered optional one is dropped
 
 
+def test_per_model_steps_replace_the_sweeps_for_that_model_only() -> None:
+    """``per_model.M.steps`` (one count or per dataset) replaces the sweep's ``steps`` for M; a dataset it
+    does not name keeps the sweep's; the other models' runs (and run ids) are unchanged."""
+    base = {"models": ["vae", "dcgan"], "datasets": ["digits", "shapes"], "seeds": [0], "steps": 40}
+    plain = from_dict(base)
+    s = from_dict({**base, "per_model": {"vae": {"steps": {"digits": 80}}}})
+    got = {(c.model, c.dataset): s.run_spec(c).steps for c in s.cells()}
+    assert got == {("vae", "digits"): 80, ("vae", "shapes"): 40, ("dcgan", "digits"): 40, ("dcgan", "shapes"): 40}
+    ids = {c.model + c.dataset: s.run_spec(c).run_id() for c in s.cells()}
+    old = {c.model + c.dataset: plain.run_spec(c).run_id() for c in plain.cells()}
+    assert [k for k in ids if ids[k] != old[k]] == ["vaedigits"]
+    assert from_dict(s.to_dict()).per_model == s.per_model  # round trip
+    one = from_dict({**base, "per_model": {"dcgan": {"steps": 7}}})
+    assert [one.run_spec(c).steps for c in one.cells()] == [40, 40, 7, 7]
+
+
 @pytest.mark.parametrize(("patch", "field"), [
     ({"models": "vae"}, "'models': expected a list"),
     ({"seeds": 5}, "'seeds': expected a list"),
@@ -82,6 +98,9 @@ def test_per_dataset_steps_and_optional_metrics() -> None:
     ({"slurm": {"gpu": 1}}, "'slurm.gpu': unknown key"),
     ({"local": {"parallel": 0}}, "'local.parallel': must be >= 1"),
     ({"protocol": "exact"}, "'protocol': unknown protocol"),
+    ({"per_model": {"vae": {"steps": 0}}}, "'per_model.vae.steps': bad value for steps: 0"),
+    ({"per_model": {"vae": {"steps": {"cifar10": 9}}}}, "'per_model.vae.steps.cifar10': 'cifar10' is not in"),
+    ({"per_model": {"vae": {"stpes": 9}}}, "'per_model.vae.stpes': unknown key"),
 ])
 def test_structure_errors_name_the_field(patch: dict, field: str) -> None:
     with pytest.raises(SweepError, match=field.replace("(", r"\(")) as info:
