@@ -88,6 +88,17 @@ def summary_rows(table: str, values: dict[str, list[float]], metric: str) -> lis
             for m, vs in values.items() for s, v in enumerate(vs)]
 
 
+def test_schedule_text_reads_the_training_length_from_the_summaries() -> None:
+    """The report states the length the runs actually trained (their last step), not a constant: the common
+    count, then the models trained longer; a failed run does not count."""
+    rows = [{"run_id": f"{m}{s}", "model": m, "seed": s, "status": "completed", "step": n, "metric": k}
+            for m, n in (("dcgan", 4000), ("avae", 4000), ("vae", 8000)) for s in (0, 1) for k in ("a", "b")]
+    rows.append({"run_id": "x", "model": "age", "seed": 0, "status": "failed", "step": 120, "metric": "a"})
+    assert report.schedule_text(pd.DataFrame(rows)) == "4,000 iterations (vae: 8,000)"
+    only = pd.DataFrame([r for r in rows if r["model"] != "vae"])
+    assert report.schedule_text(only) == "4,000 iterations"
+
+
 def test_report_from_hand_made_summaries(tmp_path: Path) -> None:
     """Khan's finding (VAE+BEGAN*+LSM above BEGAN*+LSM on IS) fails on these seeds, with τ-b = -1 on 2 models;
     α-GAN's 'WGAN-GP best on the critic' holds against one model and fails against another."""

@@ -155,8 +155,8 @@ def claims(table: StudyTable, values: dict[tuple[str, str], list[float]]) -> lis
 
 def plateau(curves: pd.DataFrame, metric: str = "is_domain") -> dict[str, dict[str, float]]:
     """Per model: is ``metric`` still rising at the end of training? A least-squares line through every seed's
-    curve points of the last quarter of the schedule (steps ≥ ¾ of the last; with 2,000 iterations and a point
-    every 250: 3 points × 5 seeds); ``stopped`` = 1.0 unless its slope is positive with one-sided p <
+    curve points of the last quarter of the schedule (steps ≥ ¾ of the last; with 4,000 iterations and a point
+    every 250: 5 points × 5 seeds); ``stopped`` = 1.0 unless its slope is positive with one-sided p <
     :data:`PLATEAU_ALPHA` (scipy's ``linregress``). ``rise`` is the fitted change over that quarter relative to
     the fitted start, for reading; one noisy 300-sample evaluation cannot decide either."""
     out: dict[str, dict[str, float]] = {}
@@ -174,6 +174,18 @@ def plateau(curves: pd.DataFrame, metric: str = "is_domain") -> dict[str, dict[s
         out[str(model)] = {"slope_per_1k": 1000 * fit.slope, "p": p_one, "rise": rise, "from_step": int(first),
                            "steps": int(last), "stopped": float(not (fit.slope > 0 and p_one < PLATEAU_ALPHA))}
     return out
+
+
+def schedule_text(rows: pd.DataFrame) -> str:
+    """The study's training length read from its summaries: the common iteration count of the completed runs,
+    and the models trained for another count (``per_model.<m>.steps``), e.g. "4,000 iterations (vae: 8,000)"."""
+    done = rows[rows["status"] == "completed"].drop_duplicates("run_id")
+    if done.empty:
+        return "no completed runs"
+    common = int(done["step"].mode().min())
+    other = done[done["step"] != common].groupby("model")["step"].max()
+    extra = "; ".join(f"{m}: {int(v):,}" for m, v in other.items())
+    return f"{common:,} iterations" + (f" ({extra})" if extra else "")
 
 
 # ---- the real-data reference -----------------------------------------------------------------------
@@ -341,7 +353,7 @@ def write_report(out: str | Path = "results/study", tables: list[StudyTable] | N
     md = [f"# The study: the five paper tables, offline edition ({ref.get('n', 300)} images per metric)", "",
           "Written by `python -m bench study` (regenerate from the committed summaries: "
           "`python -m bench study --report-only`). Every model of every table: digits at 16 px, 5 seeds, one shared "
-          "setting (width 32, latent 16, batch 32, Adam lr 1e-3, 2,000 iterations); FID/FRD → `fd_domain`, "
+          f"setting (width 32, latent 16, batch 32, Adam lr 1e-3, {schedule_text(all_rows)}); FID/FRD → `fd_domain`, "
           "IS → `is_domain`; the papers' values are of other datasets and networks, so only rankings are compared. "
           "Discussion: docs/study.md.", "", "## Headline", "", md_table(head), ""]
     sections = [("Headline", htmlmod.frame_html(head))]
