@@ -236,3 +236,11 @@ def test_committed_report_regenerates_from_the_committed_summaries(tmp_path: Pat
     report.write_report(out)
     assert (out / "report.md").read_text() == (src / "report.md").read_text()
     pd.testing.assert_frame_equal(pd.read_csv(out / "agreement.csv"), pd.read_csv(src / "agreement.csv"))
+
+
+def test_readme_quotes_the_committed_headline() -> None:
+    """The README's study table is the committed report's headline, row for row (a re-run study that is not
+    copied into the README fails here)."""
+    head = report.headline_markdown(ROOT / "results" / "study")
+    assert head.count("\n") >= 6
+    assert head in (ROOT / "README.md").read_text()

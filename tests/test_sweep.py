@@ -150,7 +150,6 @@ SHIPPED = {  # cells = Σ_models datasets × grid points × seeds, counted by ha
     "study_avaes_table3": 4 * 1 * 5,
     "study_khan_table1": 2 * 1 * 5,
     "study_alphagan": 4 * 1 * 5,
-    "study_plateau_check": 6 * 1 * 5,
 }
 
 
