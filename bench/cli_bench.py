@@ -51,7 +51,7 @@ def budget_sweep(budget: str, dataset: str | None, sweep_file: str | None = None
     dataset = dataset or base.datasets[0]
     if before_validation is not None:
         before_validation(dataset)
-    steps = base.steps.get(dataset) if isinstance(base.steps, dict) else base.steps
+    steps = base.steps_for(dataset)
     sweep = dataclasses.replace(base, name=f"{base.name}-{dataset.replace('@', '-')}", datasets=[dataset], steps=steps)
     sweep.validate_names()
     return sweep
@@ -63,8 +63,9 @@ def describe_schedule(sweep: Any) -> str:
     lines = [f"schedule: {sweep.steps or 'model default'} iterations, protocol {'/'.join(sweep.protocols)}, "
              f"shared settings {shared} (every model alike), {len(sweep.seeds)} seeds"]
     for model, sub in sweep.per_model.items():
-        if sub.get("set"):
-            lines.append(f"  {model}: " + ", ".join(f"{k}={v}" for k, v in sub["set"].items()))
+        own = {**sub.get("set", {}), **({"steps": sub["steps"]} if "steps" in sub else {})}
+        if own:
+            lines.append(f"  {model}: " + ", ".join(f"{k}={v}" for k, v in own.items()))
     n = f"{sweep.n_eval} images per metric" if sweep.n_eval else f"the {sweep.eval_samples} sample counts"
     lines.append(f"evaluation: {', '.join(sweep.resolved_metrics() or ['(default battery)'])} on {n}")
     return "\n".join(lines)

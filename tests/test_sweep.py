@@ -199,3 +199,14 @@ def test_dry_run_shows_per_model_steps(tmp_path: Path, capsys: pytest.CaptureFix
     assert lines["10"][1] == "wgan-gp" and lines["10"][6] == "20000"
     sweep = sweepmod.load("modes_grid25")
     assert sweep.run_spec(sweep.cells()[10]).steps is None and sweep.cells()[10].overrides["steps"] == 20000
+
+
+def test_bench_schedule_names_per_model_settings_and_steps() -> None:
+    """``make bench``'s schedule lines show a model's own settings and its own training length."""
+    from bench.cli_bench import describe_schedule
+
+    s = from_dict({"models": ["vae", "dcgan"], "datasets": ["digits"], "steps": 40,
+                   "per_model": {"vae": {"set": {"beta": 4.0}, "steps": 80}, "dcgan": {"steps": 7}}})
+    lines = describe_schedule(s).splitlines()
+    assert lines[0].startswith("schedule: 40 iterations")
+    assert lines[1:3] == ["  vae: beta=4.0, steps=80", "  dcgan: steps=7"]
