@@ -1,6 +1,6 @@
-"""The study (#21): the learning curve leaves a run's results unchanged, the study trains a run shared by two
-tables once, and the report's rank agreement (Kendall τ-b), pairwise findings and plateau flags match values
-computed by hand on hand-made summaries."""
+"""The study (#21, #27): the learning curve leaves a run's results unchanged, the study trains a run shared by two
+tables once, and the report's rank agreement (Kendall τ-b), the papers' findings and plateau flags match values
+computed by hand on hand-made summaries (the statistics themselves: tests/test_study_stats.py)."""
 
 from __future__ import annotations
 
@@ -100,8 +100,9 @@ def test_schedule_text_reads_the_training_length_from_the_summaries() -> None:
 
 
 def test_report_from_hand_made_summaries(tmp_path: Path) -> None:
-    """Khan's finding (VAE+BEGAN*+LSM above BEGAN*+LSM on IS) fails on these seeds, with τ-b = -1 on 2 models;
-    α-GAN's 'WGAN-GP best on the critic' holds against one model and fails against another."""
+    """Khan's finding (VAE+BEGAN*+LSM above BEGAN*+LSM on IS) is contradicted on these seeds (Welch t = −18.6,
+    Holm p ≪ 0.05), with τ-b = −1 on 2 models (exact p over the 2 label orders: 1); α-GAN's 'WGAN-GP best on the
+    critic' is contradicted by α-GAN (2.0 > 1.0) and its sweep sentence is not testable."""
     out = tmp_path / "study"
     (out / "khan_table1").mkdir(parents=True)
     (out / "alphagan").mkdir(parents=True)
@@ -117,15 +118,24 @@ def test_report_from_hand_made_summaries(tmp_path: Path) -> None:
     agree = pd.read_csv(out / "agreement.csv")
     khan = agree[agree["table"] == "khan_table1"].iloc[0]
     assert khan["n_models"] == 2 and khan["tau_b"] == pytest.approx(-1.0)  # paper 6.80 > 6.12; suite 4.04 < 5.04
+    assert khan["p_exact"] == pytest.approx(1.0)
+    pair = pd.read_csv(out / "pairwise.csv")
+    k = pair[pair["table"] == "khan_table1"].iloc[0]
+    assert (k["a"], k["b"]) == ("began-lsm", "vae-began") and k["diff"] == pytest.approx(1.0)
+    assert k["p_holm"] == pytest.approx(k["p_welch"]) and k["p_welch"] < 1e-6  # a family of one test
+    assert len(pair[pair["table"] == "alphagan"]) == 6  # critic_w: every pair of the 4 models
+    found = pd.read_csv(out / "findings.csv", keep_default_na=False)
+    def verdict(table: str, start: str) -> set[str]:
+        return set(found[(found["table"] == table) & found["quote"].str.startswith(start)]["finding"])
+
+    assert verdict("khan_table1", "The proposed model with the inclusion of VAE") == {"contradicted"}
+    assert verdict("alphagan", "However, WGAN-GP produces the samples rated best") == {"contradicted"}
+    sweep = found[found["quote"].str.startswith("On this metric, most")]
+    assert sweep["verdict"].tolist() == ["not testable (sweep)"]
     text = (out / "report.md").read_text()
-    assert "| Table 1: VAE+BEGAN*+LSM above BEGAN*+LSM on IS | is_domain | vae-began | began-lsm | 4.04 vs 5.04 |" in text
-    claims = {(c.better, c.worse, c.metric): c.held for c in report.claims(tables[1], report.seed_values(
-        pd.read_csv(out / "alphagan" / "summary.csv", keep_default_na=False)))}
-    assert claims[("wgan-gp", "dcgan", "critic_w")] is True
-    assert claims[("wgan-gp", "alpha-gan", "critic_w")] is False
-    assert claims[("wgan-gp", "age", "is_domain")] is None  # no is_domain in this summary
+    assert "“The proposed model with the inclusion of VAE" in text
     head = report.headline_markdown(out)
-    assert "Khan et al. Table 1" in head and "-1.00" in head and "0/1" in head
+    assert "Khan et al. Table 1" in head and "| -1.00 |" in head and "0 of 2 held (2 contradicted)" in head
     assert "report.html" in {p.name for p in out.iterdir()} and (out / "summary.csv").exists()
 
 
@@ -219,7 +229,7 @@ def test_report_only_rebuilds_from_the_summaries(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "bench", "study", "--tables", "khan_table1", "--report-only", "--out",
                         str(out)], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "+1.00" in r.stdout and "1/1" in r.stdout  # τ-b = 1 on 2 models; the paper's finding held
+    assert "| +1.00 |" in r.stdout and "1 of 2 held (1 held where testable)" in r.stdout  # τ-b = 1 on 2 models
     assert (out / "report.md").exists() and (out / "report.html").exists()
 
 

@@ -1,7 +1,10 @@
-"""The study's report (#21): per paper table, the suite's 5-seed table, the rank agreement with the paper
-(Kendall τ-b on each published metric against its offline stand-in), the paper's pairwise claims where it
-gives no full table, the is_domain learning curves and the sample mosaics. Built from the committed
-``results/study/<table>/{summary,curves}.csv`` alone (mosaics are redrawn only where run directories exist).
+"""The study's report (#21, #27): per paper table, the suite's seed table; the rank agreement with the paper
+(Kendall τ-b on each published metric against its offline stand-in, each with its exact permutation p); the
+headline per table and kind (distinct-comparison mean τ-b, joint permutation p, the paper's own ceiling, a
+seed-bootstrap interval: :mod:`bench.report.study_tables`); the papers' findings quoted and tested with Holm's
+correction and effect sizes (:mod:`bench.report.findings`); τ against training length
+(:mod:`bench.report.study_length`); the learning curves and the sample mosaics. Built from the committed
+``<out>/<table>/{summary,curves}.csv`` alone (mosaics are redrawn only where run directories exist).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import pandas as pd  # noqa: E402
 import scipy.stats as sps  # noqa: E402
 
 from bench.atomic import write_with  # noqa: E402
+from bench.report import findings as fnd  # noqa: E402
 from bench.report import html as htmlmod  # noqa: E402
-from bench.report import stats  # noqa: E402
+from bench.report import stats, study_length  # noqa: E402
+from bench.report import study_tables as st  # noqa: E402
 from bench.report.load import aggregate, read_summary  # noqa: E402
 from bench.report.plots import mosaic, save  # noqa: E402
 from bench.report.published import PublishedValues, load_published  # noqa: E402
@@ -109,50 +114,6 @@ def rank_agreements(table: StudyTable, suite_means: dict[tuple[str, str], float]
     return out
 
 
-@dataclass
-class Claim:
-    """A pairwise finding of a paper (``better`` beats ``worse`` on ``metric``) tested on the suite's seeds."""
-
-    text: str
-    metric: str
-    better: str
-    worse: str
-    mean_better: float | None
-    mean_worse: float | None
-    p: float | None  # Welch's t-test over seeds
-    held: bool | None  # the suite's means are in the paper's order (None: a model is missing)
-
-
-CLAIMS: dict[str, list[tuple[str, str, str, str]]] = {
-    # α-GAN §5: "WGAN-GP produces the samples rated best" by the independent critic (ColorMNIST, Fig. 2a; also
-    # CelebA 2b and CIFAR-10 2c); "most of hyperparameters tried [of α-GAN] achieve a higher value than the best
-    # DC-GAN results" (Fig. 2a); on the CIFAR-10 classifier's Inception score "WGAN-GP both performs best" (Fig. 5c).
-    "alphagan": [("independent critic: WGAN-GP best (Fig. 2a-c)", "critic_w", "wgan-gp", "alpha-gan"),
-                 ("independent critic: WGAN-GP best (Fig. 2a-c)", "critic_w", "wgan-gp", "dcgan"),
-                 ("independent critic: WGAN-GP best (Fig. 2a-c)", "critic_w", "wgan-gp", "age"),
-                 ("independent critic: α-GAN beats DCGAN (Fig. 2a)", "critic_w", "alpha-gan", "dcgan"),
-                 ("domain-classifier IS: WGAN-GP best (Fig. 5c)", "is_domain", "wgan-gp", "alpha-gan"),
-                 ("domain-classifier IS: WGAN-GP best (Fig. 5c)", "is_domain", "wgan-gp", "dcgan"),
-                 ("domain-classifier IS: WGAN-GP best (Fig. 5c)", "is_domain", "wgan-gp", "age")],
-    # Khan et al. Table 1: VAE + BEGAN* + LSM (IS 6.80) above BEGAN* + LSM (6.12) on CIFAR-10.
-    "khan_table1": [("Table 1: VAE+BEGAN*+LSM above BEGAN*+LSM on IS", "is_domain", "vae-began", "began-lsm")],
-}
-
-
-def claims(table: StudyTable, values: dict[tuple[str, str], list[float]]) -> list[Claim]:
-    out = []
-    for text, metric, better, worse in CLAIMS.get(table.key, []):
-        a, b = values.get((better, metric)), values.get((worse, metric))
-        if not a or not b:
-            out.append(Claim(text, metric, better, worse, None, None, None, None))
-            continue
-        w = stats.welch(a, b)
-        how = stats.direction(metric)
-        held = mean(a) < mean(b) if how == "lower" else mean(a) > mean(b)
-        out.append(Claim(text, metric, better, worse, mean(a), mean(b), None if w is None else w.p, held))
-    return out
-
-
 def plateau(curves: pd.DataFrame, metric: str = "is_domain") -> dict[str, dict[str, float]]:
     """Per model: is ``metric`` still rising at the end of training? A least-squares line through every seed's
     curve points of the last quarter of the schedule (steps ≥ ¾ of the last; with 4,000 iterations and a point
@@ -238,21 +199,6 @@ def md_table(df: pd.DataFrame) -> str:
     return "\n".join([head, sep, *body])
 
 
-def tau_frame(taus: list[Tau]) -> pd.DataFrame:
-    rows = [{"paper dataset": t.dataset, "paper metric": t.paper_metric, "suite metric": t.suite_metric,
-             "n models": len(t.models), "τ-b": fmt(t.tau, 2), "p": fmt(t.p, 2),
-             "paper order (best first)": t.paper_text, "suite order (best first)": t.suite_text}
-            for t in taus]
-    return pd.DataFrame(rows).set_index("paper dataset") if rows else pd.DataFrame()
-
-
-def claim_frame(cl: list[Claim]) -> pd.DataFrame:
-    rows = [{"paper's finding": c.text, "metric": c.metric, "better": c.better, "worse": c.worse,
-             "suite means": f"{fmt(c.mean_better)} vs {fmt(c.mean_worse)}", "Welch p": fmt(c.p, 2),
-             "held": "—" if c.held is None else ("yes" if c.held else "no")} for c in cl]
-    return pd.DataFrame(rows).set_index("paper's finding") if rows else pd.DataFrame()
-
-
 def curve_plot(curves: pd.DataFrame, ref: dict[str, float], title: str, stem: Path) -> list[Path]:
     """is_domain against training step, seed mean ± 1 std per model, real test data dashed."""
     c = curves[curves["metric"] == "is_domain"]
@@ -279,8 +225,9 @@ class TableReport:
     table: StudyTable
     models: list[str]
     values: dict[tuple[str, str], list[float]]
-    taus: list[Tau]
-    claims: list[Claim]
+    rows: list[st.HeadlineRow]
+    family: pd.DataFrame
+    findings: list[fnd.FindingResult]
     plateau: dict[str, dict[str, float]]
     frame: pd.DataFrame
     curve_png: Path | None
@@ -298,7 +245,6 @@ def build_table(table: StudyTable, out: Path, ref: dict[str, float], published: 
     summary = read_summary(root / "summary.csv")
     models = list(sweep_of(table).models)
     values = seed_values(summary)
-    means = {k: mean(v) for k, v in values.items() if v}
     curves = pd.read_csv(root / CURVES_FILE) if (root / CURVES_FILE).exists() else pd.DataFrame(
         columns=["model", "seed", "run_id", "step", "metric", "value"])
     pl = plateau(curves)
@@ -309,30 +255,160 @@ def build_table(table: StudyTable, out: Path, ref: dict[str, float], published: 
             mosaic(res, root / "runs", image, root / f"mosaic-{image[:-4]}", side_by_side=True)
     mos = [p for p in (root / "mosaic-samples.png", root / "mosaic-reconstructions.png") if p.exists()]
     runs = summary[["run_id", "status"]].drop_duplicates()
-    return TableReport(table, models, values, rank_agreements(table, means, published), claims(table, values), pl,
-                       results_frame(models, values, ref, pl), pngs[0] if pngs else None, mos, len(runs),
-                       int((runs["status"] == "completed").sum()))
+    fam = fnd.family(out, table, published)
+    return TableReport(table, models, values, st.headline_rows(out, table, published), fam,
+                       fnd.evaluate(out, table, published, fam), pl, results_frame(models, values, ref, pl),
+                       pngs[0] if pngs else None, mos, len(runs), int((runs["status"] == "completed").sum()))
+
+
+def signed(v: float | None) -> str:
+    return "—" if v is None or not math.isfinite(v) else f"{v:+.2f}"
+
+
+def p_text(v: float | None) -> str:
+    return "—" if v is None else (f"{v:.2g}" if v < 0.995 else "1")
+
+
+def findings_count(r: TableReport) -> str:
+    verdicts = [f.verdict for f in r.findings if f.verdict != "—"]
+    if not verdicts:
+        return "—"
+    extra = [f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts) if v != "held"]
+    return f"{verdicts.count('held')} of {len(verdicts)} held" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def headline(reports: list[TableReport]) -> pd.DataFrame:
-    """One row per table: models, the suite's order on the first stand-in, and the agreement figures."""
+    """One row per table and kind (sample quality, reconstruction): the distinct-comparison mean τ-b, its seed
+    bootstrap interval and joint permutation p, the paper's own ceiling; the findings on the table's first row."""
     rows = []
     for r in reports:
-        taus = [t.tau for t in r.taus if t.tau is not None]
-        main = r.table.rank_by
-        suite = {m: mean(r.values[(m, main)]) for m in r.models if r.values.get((m, main))}
-        held = [c.held for c in r.claims if c.held is not None]
-        rows.append({"paper table": r.table.title, "runs": f"{r.n_completed}/{r.n_runs}",
-                     "suite order (best first)": f"{main}: " + " > ".join(order(suite, main)),
-                     "τ-b vs paper: mean [min, max] (comparisons × models)":
-                         "—" if not taus else f"{sum(taus) / len(taus):+.2f} [{min(taus):+.2f}, {max(taus):+.2f}] "
-                         f"({len(taus)} × {max(len(t.models) for t in r.taus)})",
-                     "paper's pairwise findings held": "—" if not held else f"{sum(held)}/{len(held)}"})
+        base = {"paper table": r.table.title, "runs": f"{r.n_completed}/{r.n_runs}"}
+        if not r.rows:
+            rows.append({**base, "ranked": "— (no table: findings only)", "comparisons: distinct (all) × models": "—",
+                         "mean τ-b": "—", "90 % seed-bootstrap interval": "—", "permutation p": "—",
+                         "paper's own ceiling: mean τ-b [min, max]": "—", "paper's findings (Holm)": findings_count(r)})
+            continue
+        for i, h in enumerate(r.rows):
+            metrics = ", ".join(dict.fromkeys(c.suite_metric for c in h.comparisons))
+            ceil = "— (one dataset)" if h.ceiling is None else (
+                f"{signed(h.ceiling.mean)} [{signed(h.ceiling.low)}, {signed(h.ceiling.high)}]")
+            rows.append({**base, "ranked": f"{h.kind}: {metrics}",
+                         "comparisons: distinct (all) × models": f"{len(h.groups)} ({len(h.comparisons)}) × {len(h.models)}",
+                         "mean τ-b": signed(h.mean_tau),
+                         "90 % seed-bootstrap interval": "—" if h.interval is None else
+                         f"[{signed(h.interval[0])}, {signed(h.interval[1])}]",
+                         "permutation p": "—" if h.test is None else
+                         f"{p_text(h.test.p)} ({'exact' if h.test.exact else 'Monte Carlo'})",
+                         "paper's own ceiling: mean τ-b [min, max]": ceil,
+                         "paper's findings (Holm)": findings_count(r) if i == 0 else "″"})
     return pd.DataFrame(rows).set_index("paper table")
 
 
+def tau_frame(h: st.HeadlineRow, means: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """One row per comparison of a headline row: τ-b, its exact two-sided permutation p, scipy's p, and which
+    comparison it repeats (counted once in the mean)."""
+    first = {c.label: g[0].label for g in h.groups for c in g}
+    rows = []
+    for c in h.comparisons:
+        paper = dict(zip(c.models, c.paper, strict=True))
+        suite = {m: means[(m, c.suite_metric)] for m in c.models}
+        _, p_scipy = kendall_tau_b(list(c.paper), list(suite.values()))
+        rows.append({"paper column": c.label, "suite metric": c.suite_metric, "n models": len(c.models),
+                     "τ-b": fmt(h.taus[c.label], 2), "p exact (two-sided)": p_text(h.single[c.label].p),
+                     "p scipy": p_text(p_scipy),
+                     "counted": "yes" if first[c.label] == c.label else f"no: = {first[c.label]}",
+                     "paper order (best first)": order_text(paper, c.suite_metric),
+                     "suite order (best first)": order_text(suite, c.suite_metric)})
+    return pd.DataFrame(rows).set_index("paper column")
+
+
+def family_frame(fam: pd.DataFrame) -> pd.DataFrame:
+    rows = [{"metric": f["metric"], "a − b": f"{f['a']} − {f['b']}",
+             "means": f"{fmt(f['mean_a'])} vs {fmt(f['mean_b'])}",
+             "difference [95 % CI]": fnd.fmt_interval(f["diff"], f["diff_lo"], f["diff_hi"]),
+             "Hedges' g [95 % CI]": fnd.fmt_interval(f["g"], f["g_lo"], f["g_hi"]),
+             "Welch p": p_text(f["p_welch"]), "Holm p": p_text(f["p_holm"])} for _, f in fam.iterrows()]
+    return pd.DataFrame(rows).set_index("metric") if rows else pd.DataFrame()
+
+
+def part_text(pr: fnd.PartResult) -> str:
+    p = pr.part
+    if p.kind in ("sweep", "untestable"):
+        return p.what
+    head = f"{p.a} {'≈' if p.kind == 'competitive' else 'better than'} {p.b} on {p.metric}"
+    if pr.row is None:
+        return head
+    r = pr.row
+    return (f"{head}: {fmt(r['mean_a'])} vs {fmt(r['mean_b'])}, difference "
+            f"{fnd.fmt_interval(r['diff'], r['diff_lo'], r['diff_hi'])}, g {fnd.fmt_interval(r['g'], r['g_lo'], r['g_hi'])}, "
+            f"Holm p {p_text(r['p_holm'])}")
+
+
+def findings_frame(results: list[fnd.FindingResult]) -> pd.DataFrame:
+    rows = []
+    for fr in results:
+        for i, pr in enumerate(fr.parts):
+            quote = f"“{fr.finding.quote}” ({fr.finding.where})" + (
+                f"; read as: {fr.finding.reading}" if fr.finding.reading else "")
+            rows.append({"the paper says": quote if i == 0 else "″", "finding": fr.verdict if i == 0 else "″",
+                         "tested as": part_text(pr), "part": pr.verdict})
+    return pd.DataFrame(rows).set_index("the paper says") if rows else pd.DataFrame()
+
+
+def length_section(out: Path, reports: list[TableReport], published: PublishedValues) -> tuple[list[str], str]:
+    """τ against training length for every table, ``tau-vs-length.csv`` and ``tau-vs-length.png``."""
+    frames = []
+    notes = []
+    for r in reports:
+        wanted = list(dict.fromkeys([*r.models, *(m for h in r.rows for m in h.models)]))
+        paper: dict[str, dict[str, float]] = {}
+        for h in r.rows:
+            for c in h.comparisons:
+                if c.suite_metric not in paper:
+                    paper[c.suite_metric] = dict(zip(c.models, c.paper, strict=True))
+        df = study_length.tau_by_step(out, r.table, paper, wanted)
+        frames.append(df)
+        ranked = list(dict.fromkeys(c.suite_metric for h in r.rows for c in h.comparisons))
+        logged = sorted(df["metric"].unique()) if not df.empty else []
+        missing = [m for m in ranked if m not in logged]
+        if missing:
+            notes.append(f"{r.table.title} ranks {', '.join(missing)}: no learning curve "
+                         f"(its curves.csv logs {', '.join(logged) or 'nothing'})")
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=study_length.COLUMNS)
+    write_with(out / "tau-vs-length.csv", lambda tmp: df.to_csv(tmp, index=False))
+    pngs = study_length.plot(df, out / "tau-vs-length")
+    md = ["## τ against training length", "",
+          "From each table's `curves.csv` (seed means every 250 iterations; a model past its last step keeps its last "
+          "value). The τ against the paper can only be computed on a ranked metric that has a curve. "
+          + ("; ".join(notes) + ". What exists is shown instead: τ-b of the curve metric's order at each step "
+             "against its order at the end of training (has the order settled?), and, where the table ranks the "
+             "curve metric itself, τ-b against the paper at each step." if notes else ""), "",
+          study_length.settled_text(df) + ".", ""]
+    against = df[df["against"] == "paper"]
+    for (table, metric), g in against.groupby(["table", "metric"], sort=False):
+        pts = ", ".join(f"{int(s):,}: {signed(t)}" for s, t in zip(g["step"], g["tau_b"], strict=True)
+                        if int(s) % 1000 == 0 or s == g["step"].iloc[0])
+        md += [f"τ-b against the paper, {table} ({metric}), by step: {pts}.", ""]
+    if pngs:
+        md.append(f"![tau-vs-length]({pngs[0].relative_to(out)})")
+    return md + [""], htmlmod.embed_png(pngs[0]) if pngs else ""
+
+
+HOW = ("How the numbers are computed (docs/study.md): **mean τ-b** over the row's *distinct* comparisons (paper "
+       "columns that give the same order of the same models, against the same suite metric, count once); "
+       "**permutation p**: two-sided, the suite's model labels shuffled jointly across the row's comparisons, "
+       "exact over every label order (n! ≤ 40,320) or 20,000 seeded random orders beyond; **90 % seed-bootstrap "
+       "interval**: each model's seeds resampled with replacement (10,000 draws, seed 0), percentile interval; "
+       "**paper's own ceiling**: the mean τ-b between the paper's datasets' orders on the same metric (its own "
+       "cross-dataset agreement; — where it reports one dataset); **findings**: each stated finding quoted, "
+       "tested with Welch's t-test over seeds, Holm-corrected over the table's whole family of pairwise tests "
+       "(every pair of models on every metric the table compares); held / contradicted at Holm p < 0.05, else "
+       "not established; a sweep claim is not testable on one setting per model.")
+
+
 def write_report(out: str | Path = "results/study", tables: list[StudyTable] | None = None) -> list[Path]:
-    """``report.md``, ``report.html``, ``summary.csv`` (all tables), ``agreement.csv`` and the plots under ``out``."""
+    """``report.md``, ``report.html``, ``summary.csv`` (all tables), ``agreement.csv``, ``pairwise.csv``,
+    ``findings.csv``, ``tau-vs-length.{csv,png}`` and the plots under ``out``."""
     out = Path(out)
     ref = real_reference(out)
     published = load_published()
@@ -344,19 +420,28 @@ def write_report(out: str | Path = "results/study", tables: list[StudyTable] | N
     frames = [read_summary(out / r.table.key / "summary.csv").assign(table=r.table.key) for r in reports]
     all_rows = pd.concat(frames, ignore_index=True)
     write_with(out / "summary.csv", lambda tmp: all_rows.to_csv(tmp, index=False))
-    agree = pd.DataFrame([{"table": r.table.key, "dataset": t.dataset, "paper_metric": t.paper_metric,
-                           "suite_metric": t.suite_metric, "n_models": len(t.models), "tau_b": t.tau, "p": t.p,
-                           "paper_order": t.paper_text, "suite_order": t.suite_text}
-                          for r in reports for t in r.taus])
+    agree = pd.DataFrame([{"table": r.table.key, "kind": h.kind, "dataset": c.dataset, "paper_metric": c.paper_metric,
+                           "suite_metric": c.suite_metric, "n_models": len(c.models), "tau_b": h.taus[c.label],
+                           "p_exact": h.single[c.label].p, "p_scipy": kendall_tau_b(list(c.paper), [
+                               means_of(out, r, c.suite_metric)[m] for m in c.models])[1],
+                           "counted_as": next(g[0].label for g in h.groups if c in g)}
+                          for r in reports for h in r.rows for c in h.comparisons])
     write_with(out / "agreement.csv", lambda tmp: agree.to_csv(tmp, index=False))
+    pair = pd.concat([r.family.assign(table=r.table.key) for r in reports], ignore_index=True)
+    write_with(out / "pairwise.csv", lambda tmp: pair.to_csv(tmp, index=False, float_format="%.6g"))
+    found = pd.DataFrame([{"table": r.table.key, "where": fr.finding.where, "quote": fr.finding.quote,
+                           "finding": fr.verdict, "part": pr.part.kind, "metric": pr.part.metric, "a": pr.part.a,
+                           "b": pr.part.b, "what": pr.part.what, "verdict": pr.verdict}
+                          for r in reports for fr in r.findings for pr in fr.parts])
+    write_with(out / "findings.csv", lambda tmp: found.to_csv(tmp, index=False))
     head = headline(reports)
     md = [f"# The study: the five paper tables, offline edition ({ref.get('n', 300)} images per metric)", "",
           "Written by `python -m bench study` (regenerate from the committed summaries: "
           "`python -m bench study --report-only`). Every model of every table: digits at 16 px, 5 seeds, one shared "
           f"setting (width 32, latent 16, batch 32, Adam lr 1e-3, {schedule_text(all_rows)}); FID/FRD → `fd_domain`, "
           "IS → `is_domain`; the papers' values are of other datasets and networks, so only rankings are compared. "
-          "Discussion: docs/study.md.", "", "## Headline", "", md_table(head), ""]
-    sections = [("Headline", htmlmod.frame_html(head))]
+          "Discussion: docs/study.md.", "", "## Headline", "", md_table(head), "", HOW, ""]
+    sections = [("Headline", htmlmod.frame_html(head) + f"<p>{HOW}</p>")]
     for r in reports:
         md += [f"## {r.table.title}", "", f"Sweep `bench/sweeps/{r.table.sweep}.yaml`; {r.n_completed} of {r.n_runs} "
                "runs completed. Cells: mean ± std over seeds (a count in brackets where fewer than 5 completed); "
@@ -364,28 +449,68 @@ def write_report(out: str | Path = "results/study", tables: list[StudyTable] | N
                "through every seed's points) and the one-sided p of a positive slope; ↑ marks a model still rising "
                "(p < 0.05).", "", md_table(r.frame), ""]
         body = htmlmod.frame_html(r.frame)
-        if r.taus:
-            tf = tau_frame(r.taus)
-            md += ["Rank agreement with the paper (Kendall τ-b on the models both rank):", "", md_table(tf), ""]
-            body += "<h3>Rank agreement (Kendall τ-b)</h3>" + htmlmod.frame_html(tf)
-        if r.claims:
-            cf = claim_frame(r.claims)
-            md += ["The paper's pairwise findings on the suite's seeds:", "", md_table(cf), ""]
-            body += "<h3>The paper's findings</h3>" + htmlmod.frame_html(cf)
-        if not r.taus and r.table.key == "alphagan":
+        borrowed = {m: t for h in r.rows for m, t in h.borrowed.items()}
+        if borrowed:
+            note = ("Models the paper's table ranks that this sweep does not run, taken from another table's runs: "
+                    + ", ".join(f"{m} from {t} ({', '.join(f'{int(s):,}' for s in sorted(set(frames_step(out, t, m))))}"
+                                " iterations)" for m, t in borrowed.items()) + ".")
+            md += [note, ""]
+            body += f"<p>{note}</p>"
+        quoted = [p for p in st.published_rows(r.table, published) if "QUOTED" in p.note
+                  and any(p.model in h.models for h in r.rows)]
+        if quoted:
+            note = ("Flagged: the paper quotes these values from other papers and did not measure them: "
+                    + "; ".join(f"{p.model} {p.text} ({p.note.split(';')[0]})" for p in quoted) + ".")
+            md += [note, ""]
+            body += f"<p>{note}</p>"
+        means = st.seed_means(st.table_seeds(out, r.table, list(borrowed))[0])
+        for h in r.rows:
+            tf = tau_frame(h, means)
+            title = f"Rank agreement with the paper, {h.kind} (Kendall τ-b on the models both rank)"
+            md += [f"{title}:", "", md_table(tf), ""]
+            body += f"<h3>{title}</h3>" + htmlmod.frame_html(tf)
+        if r.findings:
+            ff = findings_frame(r.findings)
+            md += ["The paper's findings, quoted, tested as stated (Holm over the table's family below):", "",
+                   md_table(ff), ""]
+            body += "<h3>The paper's findings</h3>" + htmlmod.frame_html(ff)
+        if not r.rows and r.table.key == "alphagan":
             md += ["τ is not computed: α-GAN reports its comparison in figures (box plots over hyper-parameter "
-                   "sweeps) whose full order cannot be read reliably; its text states the pairwise findings above.", ""]
+                   "sweeps) whose full order cannot be read reliably; its text's findings are tested above.", ""]
+        if len(r.family):
+            pf = family_frame(r.family)
+            md += [f"The table's family of pairwise tests ({len(r.family)}: every pair of models on "
+                   f"{', '.join(dict.fromkeys(r.family['metric']))}; Welch's t-test over seeds, Holm-corrected "
+                   "over the family; difference a − b with Welch's 95 % interval; Hedges' g with its approximate "
+                   "95 % interval):", "", md_table(pf), ""]
+            body += "<h3>Pairwise tests (Holm within the table)</h3>" + htmlmod.frame_html(pf)
         for p in [r.curve_png, *r.mosaics]:
             if p is not None:
                 md.append(f"![{p.stem}]({p.relative_to(out)})")
                 body += htmlmod.embed_png(p)
         md.append("")
         sections.append((r.table.title, body))
+    length_md, length_html = length_section(out, reports, published)
+    md += length_md
+    sections.append(("τ against training length", length_html))
     md_path, html_path = out / "report.md", out / "report.html"
     write_with(md_path, lambda tmp: tmp.write_text("\n".join(md) + "\n"))
     page = htmlmod.page("hybrid-bench: the study", sections, "offline edition of the five papers' tables; docs/study.md")
     write_with(html_path, lambda tmp: tmp.write_text(page))
-    return [md_path, html_path, out / "summary.csv", out / "agreement.csv"]
+    return [md_path, html_path, out / "summary.csv", out / "agreement.csv", out / "pairwise.csv",
+            out / "findings.csv", out / "tau-vs-length.csv"]
+
+
+def means_of(out: Path, r: TableReport, metric: str) -> dict[str, float]:
+    """model → seed mean of ``metric`` in ``r``'s table (borrowed models included)."""
+    borrowed = [m for h in r.rows for m in h.borrowed]
+    return {m: v for (m, k), v in st.seed_means(st.table_seeds(out, r.table, borrowed)[0]).items() if k == metric}
+
+
+def frames_step(out: Path, table: str, model: str) -> list[int]:
+    """The iteration counts a model's completed runs trained for in ``table``'s summary."""
+    df = read_summary(out / table / "summary.csv")
+    return [int(s) for s in df[(df["model"] == model) & (df["status"] == "completed")]["step"].unique()]
 
 
 def headline_markdown(out: str | Path = "results/study") -> str:
