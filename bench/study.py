@@ -5,13 +5,18 @@ the paper's ranking (:class:`StudyTable`: the published CSV rows and the offline
 each published one). ``python -m bench study`` runs every table's sweep into ``results/study/<table>/``
 (resumable: finished runs are skipped), trains a run shared by two tables (same settings, same run id) once and
 copies it, extracts the learning curves, and writes the report (:mod:`bench.report.study`).
+
+Editions (:data:`EDITIONS`, ``python -m bench study --edition NAME``): ``digits`` (the default, above) and
+``fashion`` (Study II, #30: the same tables on Fashion-MNIST at 32 px, sweeps in ``bench/sweeps/study-fashion/``,
+results in ``results/study-fashion/``), whose finished runs' results are committed per run and never trained
+again (:mod:`bench.study_results`).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +67,62 @@ TABLES: tuple[StudyTable, ...] = (
 )
 
 
-def table_names() -> list[str]:
-    return [t.key for t in TABLES]
+# Study II (#30): the same five tables on Fashion-MNIST at 32 px, their sweeps in bench/sweeps/study-fashion/
+# (Khan et al.'s Table 1 with DCGAN and ALI added; α-GAN's comparison over App. H's learning rates).
+FASHION_SWEEPS = "study-fashion"
+FASHION_TABLES: tuple[StudyTable, ...] = tuple(
+    replace(t, sweep=f"{FASHION_SWEEPS}/{t.key}",
+            title={"khan_table1": "Khan et al. Table 1 with DCGAN and ALI (4 models)",
+                   "alphagan": "α-GAN comparison (4 models over App. H's learning rates)"}.get(t.key, t.title))
+    for t in TABLES)
 
 
-def select(names: list[str] | None) -> list[StudyTable]:
+@dataclass(frozen=True)
+class Edition:
+    """One edition of the study: its tables (sweep files), its directory, the real-data reference's dataset
+    and image count, and where finished runs keep their results. ``committed``: each finished run's small
+    files are copied to ``<out>/<table>/results/<run_id>/`` (committed; a run with results there is never
+    trained again, even on a fresh clone) and the run directories (checkpoints) live under ``<out>/_work/``
+    (ignored by git); otherwise (the digits edition, as before) the run directories are ``<out>/<table>/runs/``."""
+
+    key: str
+    out: str
+    tables: tuple[StudyTable, ...]
+    dataset: str
+    reference_n: int
+    committed: bool
+    description: str
+
+
+EDITIONS: dict[str, Edition] = {
+    "digits": Edition("digits", DEFAULT_OUT, TABLES, "digits@16", 300, False,
+                      "offline 8×8 digits at 16 px, 300 images per metric (#21)"),
+    "fashion": Edition("fashion", "results/study-fashion", FASHION_TABLES, "fashion-mnist@32", 10_000, True,
+                       "Fashion-MNIST at 32 px, 10,000 images per metric (#30)"),
+}
+DEFAULT_EDITION = "digits"
+
+
+def edition(name: str) -> Edition:
+    """The edition named; an unknown name → one-line ConfigError."""
+    from bench.errors import ConfigError
+
+    if name not in EDITIONS:
+        raise ConfigError(f"unknown study edition {name!r}; known: {', '.join(EDITIONS)}")
+    return EDITIONS[name]
+
+
+def table_names(tables: tuple[StudyTable, ...] = TABLES) -> list[str]:
+    return [t.key for t in tables]
+
+
+def select(names: list[str] | None, tables: tuple[StudyTable, ...] = TABLES) -> list[StudyTable]:
     """The tables named (all when ``names`` is empty); an unknown name → one-line ConfigError."""
     from bench.errors import ConfigError
 
     if not names:
-        return list(TABLES)
-    by_key = {t.key: t for t in TABLES}
+        return list(tables)
+    by_key = {t.key: t for t in tables}
     for n in names:
         if n not in by_key:
             raise ConfigError(f"unknown study table {n!r}; known: {', '.join(by_key)}")
