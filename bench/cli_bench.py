@@ -186,8 +186,12 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
 @command("bench", "the hybrid comparison at a budget (quick | standard | paper), then a mean ± std table")
 @arguments(_bench_args)
 def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.outpaths import check_folder
+
     if args.parallel is not None:
         check_run_option("parallel", args.parallel)
+    check_run_option("threads", args.threads)
+    check_folder(args.out, "--out")
     budget = args.budget or default_budget(args.device)
 
     def check_data(name: str) -> None:  # offline and missing: one line, before torch is imported
@@ -197,10 +201,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     sweep = budget_sweep(budget, args.dataset, args.sweep, before_validation=None if args.dry_run else check_data)
     dataset_name = sweep.datasets[0]
-    from bench.cli_sweep import describe_resources, format_matrix
-    from bench.executors import SweepPaths, make_plan
+    from bench.cli_sweep import data_notes, describe_resources, format_matrix, time_line
+    from bench.executors import SweepPaths, check_sweep_dir, make_plan
 
     paths = SweepPaths.of(sweep.name, args.out)
+    check_sweep_dir(sweep, paths)  # a user's folder or another sweep's directory: refused, nothing touched
     parallel = args.parallel or sweep.parallel
     note = NOTES[budget] + (f"; run from {args.sweep}, not the budget's sweep file" if args.sweep else "")
     header = (f"benchmark, budget {budget}: "
@@ -213,6 +218,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"runs: {len(sweep)}; to run: {len(plan.todo)}; resources: "
               + describe_resources(sweep, len(plan.todo), "local", parallel, threads=args.threads)
               + f", device {args.device}")
+        print(time_line(plan, parallel, args.device, args.threads))
+        for line in data_notes(sweep.datasets, args.data_root):  # the dry run still exits 0
+            print(line)
         print(f"sweep directory: {paths.root}")
         return 0
     return _run(args, sweep, paths, parallel, header)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from bench.cli import arguments, command
+from bench.cli import DATA_ROOT_HELP, arguments, command
 from bench.config import check_precision, check_run_option
 from bench.errors import ConfigError
 
@@ -26,6 +27,46 @@ def _holds(src: Any) -> str:
     if src.dataset is not None and src.dataset.spec.kind == "points":
         return f"2-D points ({src.dataset.spec.name})"
     return "images"
+
+
+def read_source(path: str, option: str, *, data_root: str | None, device: str) -> Any:
+    """:func:`bench.sources.load_source`, with a file that cannot be read (a corrupt or truncated .npz, a run
+    directory whose ``checkpoint.pt`` is truncated or is not a checkpoint of its model) as one line."""
+    import pickle
+    import zipfile
+    import zlib
+
+    from bench.errors import BenchError
+    from bench.sources import SourceError, load_source
+
+    try:
+        return load_source(path, data_root=data_root, device=device)
+    except BenchError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, pickle.UnpicklingError, OSError, ValueError, KeyError,
+            RuntimeError) as err:
+        first = " ".join(str(err).split()).split(". ")[0][:160] or "no details"  # the first sentence
+        if Path(path, "checkpoint.pt").is_file():
+            what = "its checkpoint.pt is truncated or does not match its config.json: "
+        elif Path(path).is_file():
+            what = "the file is corrupt or truncated: "
+        else:
+            what = ""
+        raise SourceError(f"cannot read {option} {path}: {what}{type(err).__name__}: {first}") from None
+
+
+def run_progress(src: Any) -> dict[str, Any]:
+    """``step`` (of the checkpoint evaluated) and ``status`` of a run directory given as ``--fake``: its
+    ``metrics.json`` status (completed, diverged, failed) or ``unfinished`` (interrupted or still running: the
+    metrics are those of the last checkpoint, not of the full schedule), with ``steps`` the schedule's length."""
+    run_dir = Path(src.path)
+    status = "unfinished"
+    try:
+        status = str(json.loads((run_dir / "metrics.json").read_text()).get("status") or "unfinished")
+    except (OSError, ValueError, AttributeError):
+        pass
+    steps = getattr(getattr(src.model, "cfg", None), "steps", None)
+    return {"step": src.info.get("step"), "steps": steps, "status": status}
 
 
 def _real_dataset(src: Any) -> Any:
@@ -43,8 +84,6 @@ def _real_dataset(src: Any) -> Any:
             return ds
         ds.split("val")  # materialise the seeded val slice before copying the split table
         return Dataset(ds.spec, {**ds.splits, "test": ds.split(src.split)})
-    from pathlib import Path
-
     return images_dataset(src.images, Path(src.path).stem or "custom", labels=src.labels)
 
 
@@ -61,7 +100,7 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
 
     from bench.registries import metrics as metric_registry
     from bench.run import default_metrics, evaluate_with_progress, explain_unavailable
-    from bench.sources import SourceError, load_source, match_channels, rgb_dataset
+    from bench.sources import SourceError, match_channels, rgb_dataset
     from metrics.base import EvalContext
     from metrics.critic import CRITIC_STEPS_OPTION
     from models.base import RECONSTRUCT, SAMPLE
@@ -76,10 +115,10 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
     names = metrics or default_metrics()
     for name in names:
         metric_registry().entry(name)  # unknown name → one line listing the known ones
-    fake_src = load_source(fake, data_root=data_root, device=device)
+    fake_src = read_source(fake, "--fake", data_root=data_root, device=device)
     if real is None and fake_src.kind != "run":
         raise ConfigError("--real PATH is required unless --fake is a run directory")
-    real_src = load_source(real, data_root=data_root, device=device) if real is not None else fake_src
+    real_src = read_source(real, "--real", data_root=data_root, device=device) if real is not None else fake_src
     if _holds(fake_src) != _holds(real_src) and "images" in (_holds(fake_src), _holds(real_src)):
         raise SourceError(f"cannot compare --fake {fake} ({_holds(fake_src)}) with --real {real} ({_holds(real_src)}): "
                           "bench evaluate compares images with images, or a 2-D run with its own dataset")
@@ -114,6 +153,8 @@ def evaluate_paths(fake: str, real: str | None = None, metrics: list[str] | None
         explain_unavailable(ctx, names, out)
     out.update({"fake": fake, "real": real if real is not None else f"{fake} (its dataset)",
                 "eval_samples": eval_samples, "eval_precision": eval_precision})
+    if fake_src.kind == "run":  # which checkpoint was evaluated, and whether the run had finished
+        out.update(run_progress(fake_src))
     return out
 
 
@@ -130,21 +171,27 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-precision", default="fp32",
                    help="fp32 (default, as torch-fidelity/clean-fid) or bf16 autocast for the feature networks")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--data-root", default=None, help="where real datasets live (default $BENCH_DATA_ROOT)")
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
 
 
 @command("evaluate", "compute metrics of images (folder, .npz, dataset:split or a run's model) against real data")
 @arguments(_evaluate_args)
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from bench.atomic import write_json
+    from bench.outpaths import check_file
 
     names = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     if args.metrics is not None and not names:
         raise ConfigError("bad value for --metrics: no metric names given")
+    if args.json:  # before any metric is computed (they may take minutes)
+        check_file(args.json, "--json")
     out = evaluate_paths(args.fake, args.real, names, weights_dir=args.weights_dir, eval_samples=args.eval_samples,
                          n_eval=args.n_eval, seed=args.seed, device=args.device, data_root=args.data_root,
                          critic_steps=args.critic_steps, eval_precision=args.eval_precision)
     if args.json:
         write_json(args.json, out)
     print(json.dumps(out, indent=1, sort_keys=True, default=str))
+    if out.get("status") == "unfinished":
+        print(f"note: {args.fake} is an unfinished run (interrupted or still running): these are the metrics of its "
+              f"checkpoint at step {out.get('step')} of {out.get('steps')}", file=sys.stderr)
     return 0

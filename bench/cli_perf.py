@@ -30,7 +30,11 @@ def _perf_args(p: argparse.ArgumentParser) -> None:
 @arguments(_perf_args)
 def cmd_perf(args: argparse.Namespace) -> int:
     """``report``: write PERFORMANCE.md; ``estimate``: print GPU-hours per shipped sweep."""
+    from bench.outpaths import check_file
+
     perf_dir = Path(args.perf_dir)
+    if args.action == "report":  # before anything is read or rendered
+        check_file(args.out, "--out")
     for k in ("peak_tflops", "utilisation", "op_us", "eval_utilisation"):
         if not getattr(args, k) > 0:
             raise BenchError(f"bad value for --{k.replace('_', '-')}: {getattr(args, k)} (must be > 0)")

@@ -25,15 +25,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bench.errors import ConfigError
+    from bench.outpaths import check_folder
     from bench.report.build import build_report, parse_formats
 
     sweep_dir = Path(args.sweep_dir)
-    if sweep_dir.is_dir() and not (sweep_dir / "summary.csv").is_file():
+    formats = parse_formats(args.format)
+    if not sweep_dir.is_dir():
+        raise ConfigError(f"no sweep directory {sweep_dir} (a folder holding summary.csv and runs/, written by "
+                          "python -m bench sweep FILE)")
+    if not (sweep_dir / "summary.csv").is_file():
         if (sweep_dir / "sweep.yaml").is_file():
             raise ConfigError(f"no summary.csv in {sweep_dir}: rebuild it with: python -m bench status {sweep_dir}")
         raise ConfigError(f"no summary.csv in {sweep_dir} (not a sweep directory): run python -m bench sweep FILE "
                           "first; python -m bench status SWEEP_DIR rebuilds a sweep's summary")
-    report = build_report(args.sweep_dir, args.out, parse_formats(args.format), layout_names=args.tables,
+    check_folder(args.out if args.out is not None else sweep_dir / "report", "--out")  # before any table is built
+    report = build_report(args.sweep_dir, args.out, formats, layout_names=args.tables,
                           with_plots=not args.no_plots, show_paper=not args.no_paper)
     for t in report.tables:
         if t.name.startswith("generic-"):

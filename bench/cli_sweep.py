@@ -49,10 +49,7 @@ def apply_cli_resources(sweep: Any, args: argparse.Namespace) -> Any:
         if getattr(args, opt, None) is not None:
             raw[key] = getattr(args, opt)
     if getattr(args, "sbatch", None):
-        try:
-            raw["sbatch"] = {**raw["sbatch"], **parse_assignments(args.sbatch)}
-        except ConfigError:
-            raise ConfigError(f"--sbatch expects FLAG=VALUE, got {args.sbatch!r}") from None
+        raw["sbatch"] = {**raw["sbatch"], **parse_assignments(args.sbatch, "--sbatch")}
     if getattr(args, "setup", None):
         raw["setup"] = [*raw["setup"], *args.setup]
     return dataclasses.replace(sweep, slurm=parse_slurm(sweep.name, raw))
@@ -110,6 +107,35 @@ def format_matrix(sweep: Any, plan_ids: set[str]) -> str:
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
+def data_notes(datasets: list[str], data_root: str | None) -> list[str]:
+    """For a dry run: one line per downloadable dataset that is not on disk — the run would download it first,
+    or, offline (``--offline`` / ``BENCH_OFFLINE=1``), stop with the one-line error given here."""
+    from bench.data import layout, parse_sized
+    from bench.data.download import offline
+
+    notes = []
+    for name in datasets:
+        missing = layout.missing_offline(parse_sized(name)[0], data_root)
+        if missing is None:
+            continue
+        if offline():
+            notes.append(f"note: offline and the data is missing: the run would stop with: {missing}")
+        else:
+            notes.append(f"note: dataset {name!r} is not in {missing.root} yet: the run downloads it first "
+                         f"(python -m bench data download {parse_sized(name)[0]} --data-root {missing.root} does "
+                         "it ahead)")
+    return notes
+
+
+def time_line(plan: Any, parallel: int, device: str, threads: int) -> str:
+    """The dry run's expected training time of the plan's to-do runs (:mod:`bench.estimate`)."""
+    from bench.estimate import expected_time
+    from bench.executors import expected_steps
+
+    steps = expected_steps(plan)
+    return expected_time([(spec, steps[spec.run_id()]) for spec, _ in plan.todo], parallel, device, threads)
+
+
 def _finish(sweep: Any, paths: Any) -> int:
     from bench.status import counts, format_counts, format_table, sweep_states
 
@@ -142,13 +168,17 @@ def _sweep_args(p: argparse.ArgumentParser) -> None:
 @arguments(_sweep_args)
 def cmd_sweep(args: argparse.Namespace) -> int:
     from bench import sweep as sweepmod
-    from bench.executors import SweepPaths, make_plan, run_sweep
+    from bench.executors import SweepPaths, check_sweep_dir, make_plan, run_sweep
+    from bench.outpaths import check_folder
     from slurm import check_slurm_resources
 
     if args.parallel is not None:
         check_run_option("parallel", args.parallel)
+    check_run_option("threads", args.threads)
+    check_folder(args.out, "--out")
     sweep = apply_cli_resources(sweepmod.load(args.file), args)
     paths = SweepPaths.of(sweep.name, args.out)
+    check_sweep_dir(sweep, paths)  # a user's folder or another sweep's directory: refused (the dry run says so too)
     parallel = args.parallel or sweep.parallel
     if args.dry_run:
         unchecked = check_slurm_resources(sweep.slurm, require_cluster=False) if args.executor == "slurm" else None
@@ -160,8 +190,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"metrics: {', '.join(sweep.resolved_metrics() or ['(default battery)'])}")
         print(describe_resources(sweep, len(plan.todo), args.executor, parallel, str(paths.submitit / "%j"),
                                  args.threads))
+        if args.executor == "local":
+            print(time_line(plan, parallel, args.device, args.threads))
         if unchecked:
             print(f"note: {unchecked}")
+        for line in data_notes(sweep.datasets, args.data_root):
+            print(line)
         print(f"sweep directory: {paths.root}")
         return 0
     result = run_sweep(sweep, paths, executor=args.executor, retry_failed=args.retry_failed,

@@ -79,14 +79,18 @@ def check_fields(cfg: Any) -> None:
                 raise ConfigError(f"bad value for {f.name}: {value} (must be {_BOUND_TEXT[kind]} {limit})")
 
 
-def parse_assignments(items: list[str] | None) -> dict[str, str]:
-    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``; a malformed item is a :class:`ConfigError`."""
+def parse_assignments(items: list[str] | None, option: str = "--set") -> dict[str, str]:
+    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``; a malformed item or a key given twice
+    (``--set width=8 --set width=16``: which one was meant?) is a :class:`ConfigError` naming ``option``."""
     out: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        out[key.strip()] = value.strip()
+            raise ConfigError(f"{option} expects key=value, got {item!r}")
+        key = key.strip()
+        if key in out:
+            raise ConfigError(f"{option} {key} given twice ({key}={out[key]} and {key}={value.strip()}): give it once")
+        out[key] = value.strip()
     return out
 
 

@@ -53,6 +53,10 @@ class ExecutorError(BenchError):
     """The executor cannot run or submit (no sbatch, a request the cluster refuses, a crashed worker)."""
 
 
+class SweepDirectoryError(BenchError):
+    """The sweep directory holds another sweep, or files that are not a sweep's: nothing was written."""
+
+
 @dataclass(frozen=True)
 class SweepPaths:
     """Where a sweep lives: ``<out>/<name>/{runs/<run_id>/, summary.csv, sweep.yaml, submitit/, jobs.json}``."""
@@ -82,6 +86,43 @@ class SweepPaths:
     @property
     def jobs(self) -> Path:
         return self.root / "jobs.json"
+
+
+def check_sweep_dir(sweep: Sweep, paths: SweepPaths, option: str = "--out") -> None:
+    """Whether ``paths.root`` may hold ``sweep`` (the rule of ``train --out`` for run directories): it is absent
+    or empty, or it is a sweep directory (``sweep.yaml`` and ``runs/``) of the same sweep — same name and the
+    same runs (run ids). Anything else raises :class:`SweepDirectoryError` (one line) and nothing is touched:
+    a user's files are never replaced, and one sweep's summary never mixes with another's runs."""
+    from bench import sweep as sweepmod
+    from bench.outpaths import check_folder
+
+    root = paths.root
+    check_folder(root.parent, option)
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise SweepDirectoryError(f"{root} is a file, not a sweep directory: choose another {option}")
+    if not paths.sweep_file.is_file() or not paths.runs.is_dir():
+        entries = sorted(p.name for p in root.iterdir())
+        if not entries:
+            return
+        more = f" and {len(entries) - 1} more" if len(entries) > 1 else ""
+        raise SweepDirectoryError(f"{root} is not empty and is not a sweep directory (it holds {entries[0]!r}{more}; "
+                                  f"a sweep directory has sweep.yaml and runs/): choose another {option}")
+    try:
+        recorded = sweepmod.load(paths.sweep_file, check_names=False)
+        recorded_ids = set(run_ids(recorded))
+    except BenchError as err:
+        raise SweepDirectoryError(f"{root} holds a sweep.yaml that is not a readable sweep ({err}): choose another "
+                                  f"{option}") from None
+    if recorded.name != sweep.name:
+        raise SweepDirectoryError(f"{root} holds sweep {recorded.name!r}, not {sweep.name!r}: choose another {option}")
+    wanted = set(run_ids(sweep))
+    if recorded_ids != wanted:
+        raise SweepDirectoryError(
+            f"{root} holds sweep {sweep.name} with another matrix ({len(recorded_ids)} runs, {len(recorded_ids & wanted)} "
+            f"of them in this one's {len(wanted)}): a sweep directory belongs to one sweep; choose another {option} "
+            "(or another sweep name)")
 
 
 # ---- claims -------------------------------------------------------------------------------
@@ -372,6 +413,7 @@ def run_sweep(sweep: Sweep, paths: SweepPaths, *, executor: str = "local", retry
 
         require_sbatch()
         check_slurm_resources(sweep.slurm)
+    check_sweep_dir(sweep, paths)  # another sweep's directory, or a user's folder: refused, nothing touched
     kw = {"device": device, "data_root": data_root, "weights_dir": weights_dir}
     if executor == "local":  # nothing is written before this passes
         preflight(make_plan(sweep, paths, retry_failed=retry_failed, apply=False, **kw))  # type: ignore[arg-type]

@@ -109,6 +109,7 @@ class RunSpec:
     # final results are those of the same run without a curve: not part of the identity.
     curve: list[str] = field(default_factory=list)
     curve_every: int = 0
+    curve_n: int | None = None  # images per curve point (None: n_eval); not part of the identity either
 
     def validate(self) -> None:
         """Every run option within its range (the same checks and messages as the sweep files')."""
@@ -120,6 +121,8 @@ class RunSpec:
             cfgmod.check_run_option(key, getattr(self, key))
         if self.curve:
             cfgmod.check_run_option("curve_every", self.curve_every)
+            if self.curve_n is not None:
+                cfgmod.check_run_option("n_eval", self.curve_n)
             if self.curve_every % self.log_every:
                 raise ConfigError(f"bad value for curve_every: {self.curve_every} (must be a multiple of log_every, "
                                   f"{self.log_every})")
@@ -142,7 +145,7 @@ class RunSpec:
         overrides typed by the model's config (so ``--set width=8`` and a sweep file's ``width: 8`` agree)."""
         d = asdict(self)
         for k in ("device", "data_root", "weights_dir", "log_every", "checkpoint_every", "channels_last", "compile",
-                  "data_on_device", "threads", "curve", "curve_every"):
+                  "data_on_device", "threads", "curve", "curve_every", "curve_n"):
             d.pop(k)
         d["overrides"] = typed_overrides(self.model, self.overrides)
         for k in ("precision", "eval_precision"):
@@ -347,9 +350,10 @@ def evaluate_model(model: Model, dataset: Dataset, spec: RunSpec, device: torch.
 
 def curve_function(model: Model, dataset: Dataset, spec: RunSpec,
                    device: torch.device) -> Callable[[int], dict[str, float]]:
-    """``fn(step)`` → ``{"curve.<metric>": value}`` for ``spec.curve``: the metrics of samples drawn from a deep
-    copy of the model (sampling never touches the trained networks' BatchNorm statistics) on ``spec.n_eval``
-    images, with the global RNG state saved and restored, so training continues exactly as without a curve."""
+    """``fn(step)`` → ``{"curve.<metric>": value}`` for ``spec.curve``: the metrics of samples (and, for a model
+    that reconstructs, reconstructions of the held-out split) of a deep copy of the model (sampling never touches
+    the trained networks' BatchNorm statistics) on ``spec.curve_n`` images (default ``spec.n_eval``), with the
+    global RNG state saved and restored, so training continues exactly as without a curve."""
     from metrics.base import EvalContext, evaluate
 
     def fn(step: int) -> dict[str, float]:
@@ -358,9 +362,12 @@ def curve_function(model: Model, dataset: Dataset, spec: RunSpec,
         try:
             snapshot = copy.deepcopy(model)
             snapshot.train(snapshot.cfg.sample_mode == "train")
-            ctx = EvalContext(dataset, sample_fn=snapshot.sample, device=device, seed=spec.seed + step,
-                              sample_setting=spec.eval_samples, n_override=spec.n_eval, weights_dir=spec.weights_dir,
-                              extractor_precision=spec.eval_precision)
+            recon = snapshot.reconstruct if RECONSTRUCT in snapshot.capabilities else None
+            ctx = EvalContext(dataset, sample_fn=snapshot.sample, recon_fn=recon, device=device, seed=spec.seed + step,
+                              sample_setting=spec.eval_samples,
+                              n_override=spec.curve_n if spec.curve_n is not None else spec.n_eval,
+                              weights_dir=spec.weights_dir, extractor_precision=spec.eval_precision,
+                              recon_split=spec.recon_split)
             with torch.no_grad():
                 values = evaluate(ctx, list(spec.curve))
         finally:

@@ -23,7 +23,8 @@ YAML layout (every key optional except ``models`` and ``datasets``)::
     eval: {metrics: [mse, fid], optional_metrics: [lpips], samples: quick, n: 500, precision: fp32}
                                      # optional_metrics: used only where registered; recon_split: test (default)
                                      # or val, the split reconstruction metrics read; curve: [is_domain] with
-                                     # curve_every: 250 logs a learning curve (curve.<metric> in log.jsonl)
+                                     # curve_every: 250 logs a learning curve (curve.<metric> in log.jsonl),
+                                     # curve_n: 1000 its images per point (default: n)
     log_every: 50
     checkpoint_every: 500
     local: {parallel: 2}             # runs at a time on this machine
@@ -47,7 +48,8 @@ from bench.errors import ConfigError
 SWEEPS_DIR = Path(__file__).resolve().parent / "sweeps"
 TOP_KEYS = {"name", "description", "paper", "models", "datasets", "seeds", "protocol", "steps", "set", "grid",
             "per_model", "eval", "log_every", "checkpoint_every", "local", "slurm"}
-EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n", "precision", "recon_split", "curve", "curve_every"}
+EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n", "precision", "recon_split", "curve", "curve_every",
+             "curve_n"}
 LOCAL_KEYS = {"parallel"}
 SLURM_KEYS = {"partition", "gpus_per_node", "cpus_per_task", "mem_gb", "time_min", "qos", "account",
               "array_parallelism", "runs_per_job", "concurrent_runs", "sbatch", "setup"}
@@ -109,6 +111,7 @@ class Sweep:
     recon_split: str = "test"  # the held-out split reconstruction metrics read: test or val (AVAE-S Table III)
     curve: list[str] = field(default_factory=list)  # metrics logged every ``curve_every`` steps (learning curve)
     curve_every: int = 0
+    curve_n: int | None = None  # images per learning-curve point (None: ``n_eval``, as the final evaluation)
     log_every: int = 50
     checkpoint_every: int = 500
     parallel: int = 2
@@ -174,7 +177,7 @@ class Sweep:
                        n_eval=self.n_eval, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
                        device=device, data_root=data_root, weights_dir=weights_dir,
                        eval_precision=self.eval_precision, recon_split=self.recon_split,  # type: ignore[arg-type]
-                       curve=list(self.curve), curve_every=self.curve_every)
+                       curve=list(self.curve), curve_every=self.curve_every, curve_n=self.curve_n)
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -186,7 +189,8 @@ class Sweep:
                              "eval": {"metrics": self.metrics, "optional_metrics": list(self.optional_metrics),
                                       "samples": self.eval_samples, "n": self.n_eval, "precision": self.eval_precision,
                                       "recon_split": self.recon_split, "curve": list(self.curve),
-                                      "curve_every": self.curve_every},
+                                      "curve_every": self.curve_every,
+                                      **({"curve_n": self.curve_n} if self.curve_n is not None else {})},
                              "log_every": self.log_every, "checkpoint_every": self.checkpoint_every,
                              "local": {"parallel": self.parallel}, "slurm": asdict(self.slurm)}
         return d
@@ -410,6 +414,8 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
         if "curve_every" not in ev:
             raise _err(name, "eval.curve_every", "missing (eval.curve needs it: the steps between two points)")
         s.curve_every = _run_option(name, "eval.curve_every", "curve_every", ev["curve_every"])
+        if ev.get("curve_n") is not None:
+            s.curve_n = _run_option(name, "eval.curve_n", "n_eval", ev["curve_n"])
     if "log_every" in raw:
         s.log_every = _run_option(name, "log_every", "log_every", raw["log_every"])
     if "checkpoint_every" in raw:

@@ -31,8 +31,11 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype={"metric": str, "params": str, "model": str, "dataset": str},
                          keep_default_na=False, na_values={"value": [""], "seed": [""]})
+    except pd.errors.EmptyDataError:
+        raise ReportInputError(f"{path} is empty (not even a header): rebuild it with: python -m bench status "
+                               f"{path.parent}") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ReportInputError(f"cannot parse {path}: {err}") from None
+        raise ReportInputError(f"cannot parse {path}: {' '.join(str(err).split())}") from None
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ReportInputError(f"{path} lacks column(s) {', '.join(missing)} (expected bench.summary's long format)")

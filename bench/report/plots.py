@@ -178,8 +178,10 @@ def training_curves(res: Results, dataset: str, runs_root: Path, stem: Path) -> 
                 ax.set_visible(False)
                 continue
             e, k = panel
-            g = long[e].groupby("step")[k].agg(["mean", "std", "count"]).reset_index()
-            ax.plot(g["step"], g["mean"], color="tab:blue", lw=1.2)
+            # a quantity logged at only some steps (a learning curve every curve_every > log_every steps) is NaN
+            # at the others: dropped, or the NaNs between its points would leave the panel without a line
+            g = long[e][["step", k]].dropna().groupby("step")[k].agg(["mean", "std", "count"]).reset_index()
+            ax.plot(g["step"], g["mean"], color="tab:blue", lw=1.2, marker="." if len(g) <= 30 else None, ms=4)
             band = g["std"].fillna(0.0)
             ax.fill_between(g["step"], g["mean"] - band, g["mean"] + band, color="tab:blue", alpha=0.25, lw=0)
             ax.set_title(f"{e}: {k} ({int(g['count'].max())} seeds)", fontsize=8)
