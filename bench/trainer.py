@@ -10,6 +10,13 @@ Execution options (issue #7; all off by default, and off means the code path of 
 ``channels_last`` converts the model and every 4-D batch to NHWC, ``compile`` compiles each of the model's
 networks in place with ``torch.compile`` (``nn.Module.compile``, so state-dict keys and checkpoints are
 unchanged), ``data_on_device`` keeps the uint8 training split on the device and converts each batch there.
+
+Speed-ups (issue #29, :func:`models.base.speedups_enabled`, on unless ``BENCH_SPEEDUPS=0``): on the CPU in fp32,
+the image-facing convolutions take PyTorch's native kernel where oneDNN's is the slow one
+(:func:`models.base.use_native_output_convolutions`), and a model listed in
+:data:`CHANNELS_LAST_FASTER` trains in ``channels_last`` even when the option is not asked for, because it was
+measured faster so on the CPU (benchmarks/step_ab.py, PERFORMANCE.md); the math is unchanged (losses equal within
+float tolerance, tests/test_speed_equivalence.py). Off, the trainer is the code path it was before.
 """
 
 from __future__ import annotations
@@ -29,13 +36,25 @@ from torch import Tensor
 from bench.atomic import append_jsonl, write_with
 from bench.config import PRECISIONS
 from bench.data.base import Split, to_model_range
-from models.base import Model
+from models.base import Model, speedups_enabled, use_native_output_convolutions
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
 PROBE_SIZE = 512  # examples in the fixed batch the model's diagnostics are computed on at each log step
 # torch.compile backend of the ``compile`` option; tests use the cheaper "aot_eager" (no C++ code generation).
 COMPILE_BACKEND = os.environ.get("BENCH_COMPILE_BACKEND", "inductor")
+# Model classes whose training iteration was measured faster in channels_last than in the default NCHW layout on
+# the CPU at the study's setting (digits@16, width 32, batch 32, one thread): with the speed-ups on they train in
+# it. Empty: measured with the speed-ups on (benchmarks/step_ab.py --variant channels_last, results/perf/
+# step_ab-cpu-channels_last.json), no model gained beyond the A/B's noise (NCHW / NHWC 0.85-1.09 per model, 0.997
+# summed over the 19 configurations), so none is switched; a class name here switches one.
+CHANNELS_LAST_FASTER: frozenset[str] = frozenset()
+
+
+def channels_last_default(model: Model) -> bool:
+    """Whether ``model`` trains in channels_last when the option is not asked for: with the speed-ups on, for a
+    model of :data:`CHANNELS_LAST_FASTER` on the CPU (a GPU keeps the option as given)."""
+    return speedups_enabled() and model.device.type == "cpu" and type(model).__name__ in CHANNELS_LAST_FASTER
 
 
 @dataclass
@@ -105,6 +124,10 @@ class Trainer:
         self.probe = train.batch(slice(0, min(PROBE_SIZE, len(train)))).to(device)
         if data_on_device:
             self.stream.put_on_device()
+        if speedups_enabled() and device.type == "cpu" and precision == "fp32" and not compile:
+            use_native_output_convolutions(self.model)  # the image layers' slow oneDNN kernels (models/base.py)
+        channels_last = channels_last or channels_last_default(model)
+        self.channels_last = channels_last
         if channels_last:
             self.model.to(memory_format=torch.channels_last)  # 4-D weights (convolutions) become NHWC
             self.stream.memory_format = torch.channels_last

@@ -301,6 +301,9 @@ def render(perf_dir: Path, rows: list[dict[str, Any]], args: Assumptions) -> str
                 f"{p['aggregate_it_per_s']:.0f}" if "aggregate_it_per_s" in p else "error" for p in packs) + " |")
         out += [""]
     out += gpu_check_section(gpu, _gpu_eval(perf_dir))
+    from benchmarks.cpu_report import cpu_sections
+
+    out += cpu_sections(perf_dir)  # issue #29: CPU A/B, the machine's peak, where a step's time goes
     flops = _load(perf_dir / "flops.json")
     if flops:
         out += ["## FLOPs per iteration (counted, device-independent)", "", _prov(flops), "",

@@ -7,7 +7,9 @@ mimicry's per-model ``train_step``); :class:`bench.trainer.Trainer` owns the loo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -22,6 +24,134 @@ from models import blocks
 SAMPLE, RECONSTRUCT, ENCODE = "sample", "reconstruct", "encode"
 
 RealBatches = Callable[[], Tensor]
+
+# ---- the speed switch (issue #29) ------------------------------------------------------------------------------
+# One switch for every CPU speed-up of issue #29 that leaves the math unchanged (losses equal within float
+# tolerance, tests/test_speed_equivalence.py): the fused Adam of :meth:`Model.adam` and the trainer's per-model
+# channels_last default (bench/trainer.py). ``BENCH_SPEEDUPS=0`` (or ``off``) restores the code paths of the
+# suite before them exactly; :func:`speedups` switches them inside one process (the A/B of benchmarks/step_ab.py).
+# It is read when a model's optimisers and its trainer are built, so a run keeps the setting it started with.
+SPEEDUPS_ENV = "BENCH_SPEEDUPS"
+_speedups_override: bool | None = None
+
+
+def speedups_enabled() -> bool:
+    """Whether the speed-ups are on: :func:`speedups` inside its block, else ``$BENCH_SPEEDUPS`` (default on)."""
+    if _speedups_override is not None:
+        return _speedups_override
+    return os.environ.get(SPEEDUPS_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+class NativeForwardConvTranspose2d(nn.ConvTranspose2d):
+    """A ``ConvTranspose2d`` whose forward pass runs PyTorch's native CPU kernel instead of oneDNN's (issue #29).
+
+    For an image-output layer (a few output channels, e.g. the DCGAN generator's last ``w → C`` layer) oneDNN's
+    deconvolution is about 10x slower than the native kernel on the CPU (0.14 vs 1.25 ms at 32 → 1 channels,
+    8 → 16 px, batch 32; PERFORMANCE.md); the backward pass is left to the default choice (oneDNN is the faster
+    there). The same transposed convolution, so the outputs agree within float rounding. Parameters, buffers and
+    state-dict keys are those of the ``ConvTranspose2d`` it replaces (it is the same object, class swapped)."""
+
+    def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:  # noqa: A002
+        if input.device.type != "cpu":
+            return super().forward(input, output_size)
+        before = torch._C._get_mkldnn_enabled()
+        torch._C._set_mkldnn_enabled(False)
+        try:
+            return super().forward(input, output_size)
+        finally:
+            torch._C._set_mkldnn_enabled(before)
+
+
+class _ConvNativeInputGrad(torch.autograd.Function):
+    """``conv2d`` whose input gradient is computed by PyTorch's native CPU kernel (the weight and bias gradients,
+    and the forward pass, by the default choice). Its backward is made of differentiable operators
+    (``aten.convolution_backward``), so a gradient penalty's double backward goes through it."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, stride: list[int], padding: list[int],
+                dilation: list[int], groups: int) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.conv = (stride, padding, dilation, groups, bias is not None)
+        return nn.functional.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, weight = ctx.saved_tensors
+        stride, padding, dilation, groups, has_bias = ctx.conv
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gx = gw = gb = None
+        args = (stride, padding, dilation, False, [0] * len(stride), groups)
+        if need_x:
+            before = torch._C._get_mkldnn_enabled()
+            torch._C._set_mkldnn_enabled(False)
+            try:
+                gx = torch.ops.aten.convolution_backward(grad, x, weight, None, *args, [True, False, False])[0]
+            finally:
+                torch._C._set_mkldnn_enabled(before)
+        if need_w or (need_b and has_bias):
+            bias_sizes = [weight.shape[0]] if has_bias else None
+            _, gw, gb = torch.ops.aten.convolution_backward(grad, x, weight, bias_sizes, *args,
+                                                            [False, bool(need_w), bool(need_b and has_bias)])
+        return gx, gw, gb, None, None, None, None
+
+
+def conv2d_native_input_grad(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
+                             padding: int = 0, dilation: int = 1, groups: int = 1) -> Tensor:
+    """``torch.nn.functional.conv2d`` (integer stride/padding/dilation) with its input gradient on PyTorch's native
+    CPU kernel where a gradient is needed (:class:`NativeInputGradConv2d`'s rule, for functional convolutions of
+    one-channel images such as VAE-S's fixed Sobel/Gabor filters); elsewhere exactly ``conv2d``."""
+    if x.device.type != "cpu" or not torch.is_grad_enabled() or not (x.requires_grad or weight.requires_grad):
+        return nn.functional.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    return _ConvNativeInputGrad.apply(x, weight, bias, [stride] * 2, [padding] * 2, [dilation] * 2, groups)
+
+
+class NativeInputGradConv2d(nn.Conv2d):
+    """A ``Conv2d`` on image input (a few input channels, e.g. a critic's or encoder's first layer) whose input
+    gradient, needed whenever the layer is applied to a generated image that a loss differentiates (a
+    generator's update through its critic, an encoder on fakes), is computed by PyTorch's native CPU kernel:
+    oneDNN's takes about 9x longer for it (1.19 vs 0.14 ms at 32 → 1 channels, 16 px, batch 32; PERFORMANCE.md).
+    The forward pass and the weight gradient keep the default choice; where the input needs no gradient (real
+    data) the layer is exactly ``Conv2d``. The same convolution, equal within float rounding; parameters,
+    buffers and state-dict keys are those of the ``Conv2d`` it replaces (the same object, class swapped)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        if input.device.type != "cpu" or not input.requires_grad or not torch.is_grad_enabled():
+            return super().forward(input)
+        return _ConvNativeInputGrad.apply(input, self.weight, self.bias, list(self.stride), list(self.padding),
+                                          list(self.dilation), self.groups)
+
+
+NATIVE_FORWARD_MAX_OUT_CHANNELS = 4  # image-output transposed convolutions (1 or 3 channels) take the native kernel
+NATIVE_INPUT_GRAD_MAX_IN_CHANNELS = 4  # image-input convolutions (1 or 3 channels): native input gradient
+
+
+def use_native_output_convolutions(model: nn.Module) -> int:
+    """Swap, in place, every plain ``ConvTranspose2d`` of ``model`` with at most
+    :data:`NATIVE_FORWARD_MAX_OUT_CHANNELS` output channels to :class:`NativeForwardConvTranspose2d` and every
+    plain zero-padded ``Conv2d`` with at most :data:`NATIVE_INPUT_GRAD_MAX_IN_CHANNELS` input channels to
+    :class:`NativeInputGradConv2d`; returns how many layers were swapped."""
+    n = 0
+    for m in model.modules():
+        if type(m) is nn.ConvTranspose2d and m.out_channels <= NATIVE_FORWARD_MAX_OUT_CHANNELS:
+            m.__class__ = NativeForwardConvTranspose2d
+            n += 1
+        elif (type(m) is nn.Conv2d and m.in_channels <= NATIVE_INPUT_GRAD_MAX_IN_CHANNELS
+              and m.padding_mode == "zeros" and not isinstance(m.padding, str)):
+            m.__class__ = NativeInputGradConv2d
+            n += 1
+    return n
+
+
+@contextlib.contextmanager
+def speedups(on: bool) -> Iterator[None]:
+    """Switch the speed-ups on or off for the models and trainers built inside the block."""
+    global _speedups_override
+    before, _speedups_override = _speedups_override, on
+    try:
+        yield
+    finally:
+        _speedups_override = before
+
 
 
 @dataclass
@@ -113,9 +243,16 @@ class Model(nn.Module):
         raise NotImplementedError
 
     def adam(self, params: Any, lr: float | None = None, betas: tuple[float, float] | None = None) -> torch.optim.Adam:
-        """Adam with the config's lr and betas unless given."""
+        """Adam with the config's lr and betas unless given. With the speed-ups on (:func:`speedups_enabled`)
+        it is PyTorch's fused implementation (one kernel per parameter for the whole update instead of about
+        ten element-wise operators: the same Adam, Kingma & Ba 2015 Alg. 1 with PyTorch's ε placement, equal
+        to the for-loop one within float rounding); off, the default for-loop one (the suite before issue #29)."""
+        params = list(params)
+        tensors = [p for g in params for p in g["params"]] if params and isinstance(params[0], dict) else params
+        fusable = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in tensors)
+        extra = {"fused": True} if speedups_enabled() and fusable else {}  # (e.g. the meta device: not fusable)
         return torch.optim.Adam(params, lr=self.cfg.lr if lr is None else lr,
-                                betas=(self.cfg.beta1, self.cfg.beta2) if betas is None else betas)
+                                betas=(self.cfg.beta1, self.cfg.beta2) if betas is None else betas, **extra)
 
     def update(self, name: str, loss: Tensor, *, retain_graph: bool = False) -> None:
         """Step optimiser ``name`` on ``loss``: gradients are taken only w.r.t. that optimiser's
@@ -123,7 +260,13 @@ class Model(nn.Module):
         opt = self.optimizers[name]
         params = [p for group in opt.param_groups for p in group["params"]]
         grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
+        fused = bool(opt.defaults.get("fused"))
         for p, g in zip(params, grads, strict=True):
+            if fused and g is not None and g.stride() != p.stride():
+                # PyTorch's fused CPU Adam reads a gradient's memory in its parameter's order: a gradient laid out
+                # otherwise (WGAN-GP's double backward returns conv-weight gradients in a permuted layout) would
+                # be applied to the wrong elements. Copied into the parameter's layout (same values).
+                g = torch.empty_like(p).copy_(g)
             p.grad = g
         opt.step()
         for p in params:

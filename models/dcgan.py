@@ -54,7 +54,8 @@ class DCGAN(Model):
 
     def train_step(self, real, step: int) -> dict[str, Tensor]:  # noqa: ANN001
         x = real()
-        fake = self.sample(len(x)).detach()
+        with torch.no_grad():  # the fakes are inputs of D's update: no graph through G (same values as .detach())
+            fake = self.sample(len(x))
         d_loss = discriminator_loss(self.disc(x), self.disc(fake))
         self.update("disc", d_loss)
         for _ in range(self.cfg.g_steps):
