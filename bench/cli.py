@@ -17,6 +17,8 @@ from bench.errors import BenchError
 
 Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 COMMANDS: list[Command] = []
+# Where real datasets live unless --data-root or $BENCH_DATA_ROOT says otherwise (bench.data.layout.default_root).
+DATA_ROOT_HELP = "where real datasets live (default $BENCH_DATA_ROOT, else ~/.cache/hybrid-bench/data)"
 
 
 def command(name: str, help_text: str) -> Callable:
@@ -65,7 +67,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``train`` and the sweep commands."""
     from bench.config import DEFAULT_THREADS
 
-    p.add_argument("--data-root", default=None, help="where real datasets live (default $BENCH_DATA_ROOT)")
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     p.add_argument("--weights-dir", default=None, help="pretrained weights (default $BENCH_WEIGHTS_DIR)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
@@ -163,14 +165,25 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     download.add_argument("--data-root", default=None, help="where real datasets live (default $BENCH_DATA_ROOT)")
     download.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
                           help="never use the network (as BENCH_OFFLINE=1)")
+    check = actions.add_parser("check", help="say where a dataset's files are and how many images they hold",
+                               description="Say where a dataset's files were found (data root, or Debian's "
+                                           "/usr/share/datasets for fashion-mnist) and its split sizes; never "
+                                           "downloads (missing: one line, exit 2).")
+    check.add_argument("name", help="dataset name (python -m bench list datasets)")
+    check.add_argument("--data-root", default=None, help="where real datasets live (default $BENCH_DATA_ROOT)")
 
 
-@command("data", "download a real dataset with torchvision (needs internet: run on a login node)")
+@command("data", "download a real dataset with torchvision (needs internet: run on a login node), or check one")
 @arguments(_data_args)
 def cmd_data(args: argparse.Namespace) -> int:
     from bench.data import real
     from bench.registries import datasets
 
+    if args.action == "check":
+        from bench.data.check import describe
+
+        print(describe(args.name, args.data_root))
+        return 0
     datasets().entry(args.name)
     root = args.data_root or real.default_root()
     print(real.download(args.name, root))
@@ -179,7 +192,11 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_plugins()
-    parser = _Parser(prog="python -m bench", description="hybrid-bench: VAE/GAN hybrid benchmark suite")
+    from bench import __version__
+
+    parser = _Parser(prog="python -m bench", description="hybrid-bench: VAE/GAN hybrid benchmark suite (real "
+                     "datasets are read from --data-root, default $BENCH_DATA_ROOT, else ~/.cache/hybrid-bench/data)")
+    parser.add_argument("--version", action="version", version=f"hybrid-bench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, add, fn in COMMANDS:
         p = sub.add_parser(name, help=getattr(fn, "help", ""), description=getattr(fn, "help", ""))

@@ -4,7 +4,9 @@
 CIFAR-10 itself (5.5 % error; real test data 9.18). The suite does the same on every labelled
 dataset: a small VGG-style CNN (3×3 convolutions, BatchNorm, ReLU, stride-2 down-sampling, global
 average pooling, one linear layer: App. H.5 Table 5 shrunk to CPU size) is trained once on the
-train split, its test accuracy is measured and stored, and the network is cached on disk under
+train split less a seeded, stratified 10 % held out (:func:`heldout_split`), for a budget of optimiser steps
+(:func:`train_steps`), its accuracy on that held-out 10 % is measured and stored (the same whichever split a
+command evaluates), and the network is cached on disk under
 ``$BENCH_CACHE_DIR`` (default ``~/.cache/hybrid-bench``) / ``domain`` / ``<dataset>-<key>.pt``,
 where the key hashes the dataset (name, shape, classes, a fingerprint of the train split) and the
 code version (the source of this module's classifier and training functions) — change either and
@@ -15,6 +17,11 @@ it retrains. Written atomically (bench.atomic), so concurrent jobs never read ha
   (:func:`metrics.inception.inception_score`, torch-fidelity's: shuffled with seed 2020, no ε);
 * ``fd_domain`` = Fréchet distance (metrics.frechet, Heusel et al. 2017 eq. 6) between its
   penultimate (pooled) features of the samples and of the train split.
+
+When that held-out accuracy is not clearly above chance (:func:`usable_bound`), every metric built on the
+classifier (``is_domain``, ``fd_domain``, ``fd_domain_recon``, ``recon_class_acc``) is recorded as unavailable
+with the reason, as metrics without their weights are; otherwise the accuracy is recorded beside each as
+``<metric>.classifier_heldout_acc``.
 
 Inputs are uint8 images mapped to [-1, 1] as in App. H.5; images whose channel count differs from
 the dataset's are matched to it (grayscale → RGB by repetition, RGB → gray by BT.601 luma).
@@ -76,8 +83,12 @@ class DomainClassifier(nn.Module):
 # width 32 (128-d features); 16 for small datasets (< 10k training images, e.g. digits), which a
 # narrower net fits as well (digits: ≥ 95 % test accuracy either way) at half the CPU time.
 SMALL_DATASET, SMALL_WIDTH = 10_000, 16
-TRAIN_SETTINGS: dict[str, Any] = {"width": 32, "epochs": 10, "max_steps": 20_000, "batch": 64, "lr": 3e-3,
-                                  "weight_decay": 1e-4, "shift": 2, "seed": 0}
+# The training length is a budget of optimiser steps: 10 epochs of the fitting images, but never fewer than
+# ``min_steps`` (a folder of 100 images is 1 batch an epoch: 10 epochs were 10 steps, a classifier at chance)
+# nor more than ``max_steps`` (Fashion-MNIST: 10 epochs would be 8,400 steps; 5,000 reach ≥ 90 %).
+TRAIN_SETTINGS: dict[str, Any] = {"width": 32, "epochs": 10, "min_steps": 500, "max_steps": 5_000, "batch": 64,
+                                  "lr": 3e-3, "weight_decay": 1e-4, "shift": 2, "seed": 0, "heldout_fraction": 0.1}
+HELDOUT_SEED = 4321
 
 
 def settings_for(dataset: Dataset, settings: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -108,42 +119,81 @@ def _random_shift(x: Tensor, shift: int, g: torch.Generator) -> Tensor:
     return padded[..., dy:dy + h, dx:dx + w]
 
 
+def heldout_split(labels: Tensor, fraction: float, seed: int = HELDOUT_SEED) -> tuple[Tensor, Tensor]:
+    """(fitting indices, held-out indices) of a labelled train split: a seeded ``fraction`` of every class
+    (at least one image of each class that has two or more) is held out; both index lists sorted.
+
+    The classifier's accuracy is measured on this held-out part of the *train* split, never on the split a
+    command evaluates (which may be the train split itself, e.g. ``evaluate --real digits@16:train``), so
+    the cached accuracy is the same whichever command trained the classifier first."""
+    g = torch.Generator().manual_seed(seed)
+    fit, held = [], []
+    for c in torch.unique(labels):
+        idx = torch.nonzero(labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        k = max(1, round(len(idx) * fraction)) if len(idx) > 1 else 0
+        held.append(idx[:k])
+        fit.append(idx[k:])
+    return torch.cat(fit).sort().values, torch.cat(held).sort().values
+
+
+def train_steps(n_fit: int, s: dict[str, Any]) -> int:
+    """The step budget for ``n_fit`` fitting images: ``epochs`` epochs, clamped to [min_steps, max_steps]."""
+    return min(max(s["epochs"] * max(1, n_fit // s["batch"]), s["min_steps"]), s["max_steps"])
+
+
+def usable_bound(chance: float) -> float:
+    """The held-out accuracy a classifier needs before its scores mean anything: twice chance, and at most
+    halfway from chance to 1 (for 2 classes twice chance would be 1). Below it, most of what the classifier
+    says is guessing: ``is_domain`` of any image set is then near 1 (real images against themselves scored
+    1.0016 with a classifier at chance), and its features do not separate the classes ``fd_domain`` compares."""
+    return min(2 * chance, (1 + chance) / 2)
+
+
 def train_classifier(dataset: Dataset, settings: dict[str, Any] | None = None,
-                     device: torch.device | str = "cpu") -> tuple[DomainClassifier, float]:
-    """Train the domain classifier on the train split (Adam, cross-entropy, shift augmentation);
-    returns it in eval mode and its test-split accuracy."""
+                     device: torch.device | str = "cpu") -> tuple[DomainClassifier, dict[str, Any]]:
+    """Train the domain classifier (Adam, cross-entropy, cosine schedule, shift augmentation) for the step
+    budget of :func:`train_steps` on the fitting part of the train split (:func:`heldout_split`); returns it
+    in eval mode and its held-out record: ``heldout_accuracy``, ``n_heldout``, ``chance`` (the largest class's
+    share of the held-out images), ``steps``."""
     s = settings_for(dataset, settings)
-    train, test = dataset.train, dataset.test
+    train = dataset.train
     if dataset.spec.n_classes is None or train.labels is None:
         raise MetricUnavailable(f"{dataset.spec.name} has no labels: no domain classifier")
+    fit, held = heldout_split(train.labels, s["heldout_fraction"])
+    images, labels = train.data[fit], train.labels[fit]
     state = torch.get_rng_state()
     torch.manual_seed(s["seed"])
     model = DomainClassifier(dataset.spec.channels, dataset.spec.n_classes, s["width"]).to(device)
     torch.set_rng_state(state)
     g = torch.Generator().manual_seed(s["seed"])
     opt = torch.optim.Adam(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
-    steps_per_epoch = max(1, len(train) // s["batch"])
-    total = min(s["epochs"] * steps_per_epoch, s["max_steps"])
+    steps_per_epoch = max(1, len(images) // s["batch"])
+    total = train_steps(len(images), s)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total)
     model.train()
     step = 0
     while step < total:
-        perm = torch.randperm(len(train), generator=g)
+        perm = torch.randperm(len(images), generator=g)
         for i in range(steps_per_epoch):
             if step >= total:
                 break
             idx = perm[i * s["batch"]:(i + 1) * s["batch"]]
-            x = _random_shift(to_model_range(train.data[idx]), s["shift"], g).to(device)
-            loss = F.cross_entropy(model(x), train.labels[idx].to(device))
+            x = _random_shift(to_model_range(images[idx]), s["shift"], g).to(device)
+            loss = F.cross_entropy(model(x), labels[idx].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             step += 1
     model.eval()
-    logits = _apply(model, test.data, "forward")
-    accuracy = (logits.argmax(1) == test.labels).float().mean().item() if test.labels is not None else float("nan")
-    return model, accuracy
+    held_labels = train.labels[held]
+    if len(held) == 0:
+        accuracy, chance = float("nan"), float("nan")
+    else:
+        accuracy = (_apply(model, train.data[held], "forward").argmax(1) == held_labels).float().mean().item()
+        chance = torch.bincount(held_labels).max().item() / len(held)
+    return model, {"heldout_accuracy": accuracy, "n_heldout": len(held), "chance": chance, "steps": total}
 
 
 def _apply(model: DomainClassifier, images: Tensor, what: str, batch: int = 500) -> Tensor:
@@ -156,6 +206,22 @@ def _apply(model: DomainClassifier, images: Tensor, what: str, batch: int = 500)
     return torch.cat(out)
 
 
+_SOURCE: list[str] = []
+
+
+def _code_source() -> str:
+    """The source of the classifier and its training, read once per process (at import): a process keeps the key of
+    the code it runs even if the file is edited meanwhile (``inspect`` would re-read the edited file with the old
+    line numbers, get other text, miss the cache and retrain)."""
+    if not _SOURCE:
+        _SOURCE.append("".join(inspect.getsource(f) for f in (DomainClassifier, train_classifier, _random_shift,
+                                                              heldout_split, train_steps)))
+    return _SOURCE[0]
+
+
+_code_source()  # at import, while the file is the one this process runs
+
+
 def cache_key(dataset: Dataset, settings: dict[str, Any]) -> str:
     """Hash of the dataset (name, shape, classes, train-split fingerprint) and the code version."""
     train = dataset.train
@@ -164,7 +230,7 @@ def cache_key(dataset: Dataset, settings: dict[str, Any]) -> str:
     h.update(train.data[::step].contiguous().numpy().tobytes())
     if train.labels is not None:
         h.update(train.labels.numpy().tobytes())
-    code = "".join(inspect.getsource(f) for f in (DomainClassifier, train_classifier, _random_shift))
+    code = _code_source()
     h.update(json.dumps({"name": dataset.spec.name, "shape": dataset.spec.shape, "n_classes": dataset.spec.n_classes,
                          "n_train": len(train), "settings": settings, "version": CLASSIFIER_VERSION}, sort_keys=True,
                         default=str).encode())
@@ -175,8 +241,9 @@ def cache_key(dataset: Dataset, settings: dict[str, Any]) -> str:
 def load_or_train(dataset: Dataset, device: torch.device | str = "cpu",
                   settings: dict[str, Any] | None = None) -> tuple[DomainClassifier, dict[str, Any]]:
     """The cached classifier of ``dataset`` (trained and cached atomically on first use) and its info
-    (``test_accuracy``, ``path``, ``trained_now``). Concurrent jobs of a sweep wait on an advisory
-    lock (``fcntl.flock``) beside the file, so the classifier is trained once, not once per job."""
+    (the held-out record of :func:`train_classifier`, ``path``, ``trained_now``). Concurrent jobs of a sweep
+    wait on an advisory lock (``fcntl.flock``) beside the file, so the classifier is trained once, not once
+    per job. The cache is keyed by the train split and the code, never by the split a command evaluates."""
     import fcntl
 
     s = settings_for(dataset, settings)
@@ -188,20 +255,43 @@ def load_or_train(dataset: Dataset, device: torch.device | str = "cpu",
             blob = torch.load(path, map_location="cpu", weights_only=False)
             model = DomainClassifier(dataset.spec.channels, dataset.spec.n_classes or 0, s["width"])
             model.load_state_dict(blob["state_dict"])
-            return model.eval().to(device), {"test_accuracy": blob["test_accuracy"], "path": str(path),
-                                             "trained_now": False}
-        model, acc = train_classifier(dataset, s, device)
-        blob = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "test_accuracy": acc,
+            return model.eval().to(device), {**blob["heldout"], "path": str(path), "trained_now": False}
+        with torch.enable_grad():  # callers may hold no_grad (a run's learning curve, the first to need it)
+            model, record = train_classifier(dataset, s, device)
+        blob = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "heldout": record,
                 "settings": s, "dataset": dataset.spec.name}
         write_with(path, lambda tmp: torch.save(blob, tmp))
-    return model, {"test_accuracy": acc, "path": str(path), "trained_now": True}
+    return model, {**record, "path": str(path), "trained_now": True}
+
+
+def unusable_reason(info: dict[str, Any], n_classes: int) -> str | None:
+    """Why the classifier's scores mean nothing (held-out accuracy below :func:`usable_bound`), or ``None``."""
+    acc, n, chance = info["heldout_accuracy"], info["n_heldout"], info["chance"]
+    if n == 0:
+        return "the domain classifier has no held-out images to be checked on (a class with one image each?)"
+    bound = usable_bound(chance)
+    if not acc >= bound:
+        return (f"domain classifier at chance: held-out accuracy {acc:.3f} on {n} images is below {bound:.3f} "
+                f"(twice the chance level {chance:.3f} of {n_classes} classes, at most halfway to 1), so its "
+                f"scores would not measure the classes")
+    return None
 
 
 def _classifier(ctx: EvalContext) -> tuple[DomainClassifier, dict[str, Any]]:
+    """The dataset's classifier, or :class:`MetricUnavailable` (with the reason) when its held-out accuracy
+    is not clearly above chance: every metric built on it (``is_domain``, ``fd_domain``, ``fd_domain_recon``,
+    ``recon_class_acc``) is then marked unavailable rather than reported as a number."""
     key = ("domain_classifier", ctx.dataset.spec.name)
     if key not in ctx.cache:
         ctx.cache[key] = load_or_train(ctx.dataset, ctx.device)
-    return ctx.cache[key]
+    model, info = ctx.cache[key]
+    why = unusable_reason(info, ctx.dataset.spec.n_classes or 0)
+    if why is not None:
+        raise MetricUnavailable(why)
+    return model, info
+
+
+HELDOUT_KEY = "classifier_heldout_acc"  # recorded beside every domain metric as ``<metric>.classifier_heldout_acc``
 
 
 class DomainIS(Metric):
@@ -219,7 +309,7 @@ class DomainIS(Metric):
         model, info = _classifier(ctx)
         x = ctx.samples(self.n(ctx))
         mean, std = inception_score(_apply(model, x, "forward"), min(self.splits, len(x)))
-        return {self.name: mean, f"{self.name}_std": std, f"{self.name}.classifier_test_acc": info["test_accuracy"],
+        return {self.name: mean, f"{self.name}_std": std, f"{self.name}.{HELDOUT_KEY}": info["heldout_accuracy"],
                 f"{self.name}.splits": min(self.splits, len(x)), "__n__": len(x)}
 
 
@@ -246,7 +336,7 @@ class DomainFD(Metric):
         ref = ctx.cache[ref_key]
         fake = _apply(model, x, "features").double().numpy()
         return {self.name: frechet_from_features(fake, ref), f"{self.name}.n_real": len(ref),
-                f"{self.name}.ref": "train", f"{self.name}.classifier_test_acc": info["test_accuracy"],
+                f"{self.name}.ref": "train", f"{self.name}.{HELDOUT_KEY}": info["heldout_accuracy"],
                 "__n__": len(x)}
 
 
@@ -275,5 +365,5 @@ class DomainFDRecon(Metric):
             raise MetricUnavailable(f"fd_domain_recon needs at least 2 images, got {len(originals)}")
         real = _apply(model, originals, "features").double().numpy()
         fake = _apply(model, recons, "features").double().numpy()
-        return {self.name: frechet_from_features(fake, real), f"{self.name}.classifier_test_acc": info["test_accuracy"],
+        return {self.name: frechet_from_features(fake, real), f"{self.name}.{HELDOUT_KEY}": info["heldout_accuracy"],
                 "__n__": len(originals)}

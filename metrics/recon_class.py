@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from metrics.base import IMAGES, LABELS, RECONSTRUCTIONS, EvalContext, Metric, MetricUnavailable
-from metrics.domain import _apply, _classifier
+from metrics.domain import HELDOUT_KEY, _apply, _classifier
 
 
 def held_out_labels(ctx: EvalContext, originals: Tensor) -> Tensor:
@@ -48,4 +48,4 @@ class ReconClassAcc(Metric):
         labels = held_out_labels(ctx, originals)
         predicted = _apply(model, recons, "forward").argmax(1)
         return {self.name: (predicted == labels).float().mean().item(),
-                f"{self.name}.classifier_test_acc": info["test_accuracy"], "__n__": len(originals)}
+                f"{self.name}.{HELDOUT_KEY}": info["heldout_accuracy"], "__n__": len(originals)}

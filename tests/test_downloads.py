@@ -332,3 +332,34 @@ def test_offline_layout_check_matches_what_the_downloads_put_in_place() -> None:
         assert all(any(r == t or r.startswith(t + "/") for t in targets) for r in required), name
     cifar = {f"cifar-10-batches-py/{f}" for f, _ in tvd.CIFAR10.train_list + tvd.CIFAR10.test_list}
     assert set(layout.REQUIRED["cifar10"]) == cifar | {"cifar-10-batches-py/batches.meta"}
+
+
+def test_fashion_mnist_downloaded_when_neither_data_root_nor_debian_has_it(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Third in the look-up order (after the data root and Debian's directory): torchvision's FashionMNIST files,
+    MD5-checked and gunzipped into ``FashionMNIST/raw``; a bad checksum leaves nothing."""
+    from bench.data import fashion_mnist
+
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", str(tmp_path / "no-debian"))
+    rng = np.random.default_rng(3)
+    arrays = {"train-images-idx3-ubyte": idx(rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), 2051),
+              "train-labels-idx1-ubyte": idx(np.arange(6, dtype=np.uint8), 2049),
+              "t10k-images-idx3-ubyte": idx(rng.integers(0, 256, (3, 28, 28), dtype=np.uint8), 2051),
+              "t10k-labels-idx1-ubyte": idx(np.arange(3, dtype=np.uint8), 2049)}
+    resources = []
+    for name, raw in arrays.items():
+        gz = gzip.compress(raw)
+        resources.append((f"{name}.gz", md5(gz)))
+        server.put(tvd.FashionMNIST.mirrors[0] + f"{name}.gz", gz)
+    monkeypatch.setattr(tvd.FashionMNIST, "resources", [(f, "0" * 32) for f, _ in resources])
+    bad = tmp_path / "bad"
+    with pytest.raises(MissingResourceError, match="MD5 .* does not match.*apt-get install dataset-fashion-mnist"):
+        load("fashion-mnist@32", str(bad))
+    assert not bad.exists()
+    monkeypatch.setattr(tvd.FashionMNIST, "resources", resources)
+    root = tmp_path / "data"
+    ds = load("fashion-mnist@32", str(root))
+    assert ds.spec.shape == (1, 32, 32) and (len(ds.train), len(ds.test)) == (6, 3)
+    raw = root / "FashionMNIST" / "raw"
+    assert all((raw / n).read_bytes() == b for n, b in arrays.items())
+    assert fashion_mnist.locate(root) == raw

@@ -1,5 +1,5 @@
 """critic_w (α-GAN §4): gradient penalty closed form, ≈ 0 on one distribution, monotone in a shift.
-Domain classifier (α-GAN App. H.5): ≥ 95 % on digits, cached on disk, IS against scipy and torch-fidelity,
+Domain classifier (α-GAN App. H.5): ≥ 95 % on digits (held-out and test), cached on disk, IS against scipy and torch-fidelity,
 fd_domain ranks real test data closer to train than noise."""
 
 from __future__ import annotations
@@ -91,16 +91,16 @@ def digits_classifier(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, o
 
 def test_domain_classifier_accuracy_and_cache(digits_classifier: tuple[Path, object, dict]) -> None:
     cache, model, info = digits_classifier
-    assert info["trained_now"] and info["test_accuracy"] >= 0.95
+    assert info["trained_now"] and info["heldout_accuracy"] >= 0.95
     files = list((cache / "domain").glob("digits-*.pt"))
     assert [str(f) for f in files] == [info["path"]]
     again, info2 = load_or_train(load("digits"))  # from disk this time, same weights
-    assert not info2["trained_now"] and info2["test_accuracy"] == info["test_accuracy"]
+    assert not info2["trained_now"] and info2["heldout_accuracy"] == info["heldout_accuracy"]
     x = load("digits").test.batch(slice(0, 50))
     with torch.no_grad():
         torch.testing.assert_close(again(x), model(x))  # type: ignore[operator]
         acc = (model(load("digits").test.batch(slice(None))).argmax(1) == load("digits").test.labels).float().mean()  # type: ignore[operator]
-    assert acc.item() == pytest.approx(info["test_accuracy"])
+    assert acc.item() >= 0.95  # on the test split, which it never saw (its held-out images are part of train)
 
 
 def test_inception_score_matches_scipy_and_closed_form() -> None:
@@ -137,7 +137,7 @@ def test_fd_domain_ranks_real_test_closer_than_noise(digits_classifier: tuple[Pa
     fake = evaluate(EvalContext(ds, sample_images=noise), ["fd_domain", "is_domain"])
     assert real["fd_domain.n"] == 300 and real["fd_domain.n_real"] == len(ds.train)
     assert 0 <= real["fd_domain"] < fake["fd_domain"] / 10
-    assert real["is_domain.classifier_test_acc"] >= 0.95
+    assert real["is_domain.classifier_heldout_acc"] >= 0.95
     assert real["is_domain"] > 5.0 > fake["is_domain"]  # real digits: confident and spread over 10 classes
 
 

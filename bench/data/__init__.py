@@ -16,7 +16,8 @@ from bench.registry import Entry, Registry
 if TYPE_CHECKING:
     from bench.data.base import Dataset
 
-RESIZABLE = ("folder", "ffhq", "digits")  # ``NAME@SIZE`` loads these at SIZE px (e.g. folder@128, digits@16)
+RESIZABLE = ("folder", "ffhq", "digits", "fashion-mnist")  # ``NAME@SIZE`` loads these at SIZE px (folder@128, digits@16)
+PADDED = {"fashion-mnist": 28}  # these reach SIZE by zero padding (every pixel kept): SIZE = native + an even number
 MAX_SIZE = 1024
 
 
@@ -29,6 +30,9 @@ def parse_sized(name: str) -> tuple[str, int | None]:
         raise ConfigError(f"dataset {base!r} has a fixed resolution; NAME@SIZE is for {', '.join(RESIZABLE)}")
     if not size.isdigit() or not 8 <= int(size) <= MAX_SIZE:
         raise ConfigError(f"bad resolution in dataset {name!r}: SIZE must be a whole number of pixels, 8 to {MAX_SIZE}")
+    if base in PADDED and (int(size) < PADDED[base] or (int(size) - PADDED[base]) % 2):
+        raise ConfigError(f"bad resolution in dataset {name!r}: {base} is zero-padded from {PADDED[base]} px, so SIZE "
+                          f"must be {PADDED[base]} plus an even number of pixels (e.g. {base}@{PADDED[base] + 4})")
     return base, int(size)
 
 
@@ -38,7 +42,10 @@ class DatasetRegistry(Registry):
     def entry(self, name: str) -> Entry:
         base, size = parse_sized(name)
         e = super().entry(base)
-        return e if size is None else Entry(name, e.target, f"{e.description.split(',')[0]}, {size} px")
+        if size is None:
+            return e
+        how = f" (zero-padded from {PADDED[base]} px)" if base in PADDED else ""
+        return Entry(name, e.target, f"{e.description.split(',')[0]}, {size} px{how}")
 
     def get(self, name: str) -> Any:
         base, size = parse_sized(name)
@@ -67,6 +74,9 @@ DATASETS.register("cifar10", "bench.data.real:cifar10", "CIFAR-10, 32 px (torchv
 DATASETS.register("cifar100", "bench.data.real:cifar100", "CIFAR-100, 32 px (torchvision, --data-root; downloaded on first use)")
 DATASETS.register("svhn", "bench.data.real:svhn", "SVHN, 32 px (torchvision, --data-root; downloaded on first use)")
 DATASETS.register("mnist", "bench.data.real:mnist", "MNIST, 28 px, 1 ch (torchvision, --data-root; downloaded on first use)")
+DATASETS.register("fashion-mnist", "bench.data.fashion_mnist:fashion_mnist",
+                  "Fashion-MNIST, 28 px, 1 ch, 10 classes (--data-root, Debian's dataset-fashion-mnist, or downloaded; "
+                  "fashion-mnist@32: zero-padded to 32 px)")
 DATASETS.register("colormnist", "bench.data.real:colormnist", "stacked ColorMNIST, 32 px, 1000 modes (from MNIST)")
 DATASETS.register("celeba", "bench.data.real:celeba",
                   "CelebA, 70% centre crop, 64 px (torchvision, --data-root; downloaded on first use)")
@@ -102,9 +112,10 @@ def load(name: str, data_root: str | None = None) -> Dataset:
     try:
         return loader(data_root)
     except layout.DatasetMissing as err:
-        if offline() or remote.no_download_reason(name, err.root) is not None:
+        base = parse_sized(name)[0]  # fashion-mnist@32 downloads fashion-mnist
+        if offline() or remote.no_download_reason(base, err.root) is not None:
             raise
-        remote.download(name, err.root)
+        remote.download(base, err.root)
     return loader(data_root)
 
 

@@ -16,6 +16,8 @@ _CIFAR10 = tuple(f"cifar-10-batches-py/{f}" for f in (*(f"data_batch_{i}" for i 
                                                         "batches.meta"))
 _MNIST = tuple(f"MNIST/raw/{f}" for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+_FASHION = tuple(f"FashionMNIST/raw/{f}" for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                                   "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
 _CELEBA = tuple(f"celeba/{f}" for f in ("img_align_celeba", "list_attr_celeba.txt", "identity_CelebA.txt",
                                         "list_bbox_celeba.txt", "list_landmarks_align_celeba.txt",
                                         "list_eval_partition.txt"))
@@ -24,6 +26,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "cifar100": ("cifar-100-python/train", "cifar-100-python/test", "cifar-100-python/meta"),
     "svhn": ("train_32x32.mat", "test_32x32.mat"),
     "mnist": _MNIST, "colormnist": _MNIST,
+    "fashion-mnist": _FASHION,  # where the download puts them; bench.data.fashion_mnist.locate also looks elsewhere
     "celeba": _CELEBA, "celeba96": _CELEBA,
 }
 
@@ -52,7 +55,11 @@ def present(name: str, root: str | os.PathLike[str]) -> bool:
     return all((Path(root) / rel).exists() for rel in REQUIRED.get(name, ()))
 
 
-def missing_offline(name: str, data_root: str | None) -> DatasetMissing | None:
+def missing_offline(name: str, data_root: str | None) -> MissingResourceError | None:
     """The one-line error for a downloadable dataset that is not on disk, or ``None`` if it is there."""
+    if name == "fashion-mnist":  # the data root's places, then Debian's package directory
+        from bench.data import fashion_mnist
+
+        return None if fashion_mnist.locate(data_root) is not None else fashion_mnist.missing_error(data_root)
     root = Path(data_root or default_root()).expanduser()
     return None if present(name, root) else missing(name, root)

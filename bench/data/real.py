@@ -129,11 +129,18 @@ def colormnist(data_root: str | None = None) -> Dataset:
 
 
 def _cached(path: Path, build: Callable[[], np.ndarray]) -> torch.Tensor:
-    """Decode once into ``path`` (.npy, atomic), then memory-map it."""
+    """Decode once into ``path`` (.npy, atomic), then memory-map it copy-on-write (``mmap_mode="c"``): pages are
+    read from the file as they are touched, and the array is writable in memory only (the file never changes),
+    so ``torch.from_numpy`` takes it without the "non-writable NumPy array" UserWarning a read-only map gave."""
     if not path.exists():
         arr = build()
-        write_with(path, lambda tmp: np.save(open(tmp, "wb"), arr))
-    return torch.from_numpy(np.load(path, mmap_mode="r"))
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: np.save(str) would append ".npy" to the temporary name
+                np.save(fh, arr)
+
+        write_with(path, save)
+    return torch.from_numpy(np.load(path, mmap_mode="c"))
 
 
 def _resize_stack(images: Iterable[Image.Image], size: int, crop_fraction: float | None, total: int) -> np.ndarray:
@@ -330,8 +337,9 @@ def folder(data_root: str | None = None, size: int = FOLDER_RESOLUTION) -> Datas
 
 def download(name: str, root: str, progress: bool = True) -> str:
     """Fetch ``name`` into ``root`` (:func:`bench.data.remote.download`); returns the line to print."""
-    from bench.data import remote
+    from bench.data import parse_sized, remote
 
+    name = parse_sized(name)[0]  # fashion-mnist@32 is fashion-mnist's files
     if name in remote.BUILT_IN:
         return str(remote.no_download_reason(name, root))
     if remote.present(name, root):

@@ -53,11 +53,13 @@ def _cifar(cls_name: str) -> tuple[RemoteFile, ...]:
     return (RemoteFile((cls.url,), cls.filename, cls.tgz_md5, cls.base_folder, unpack="tar"),)
 
 
-def _mnist() -> tuple[RemoteFile, ...]:
-    from torchvision.datasets import MNIST
+def _mnist(cls_name: str = "MNIST") -> tuple[RemoteFile, ...]:
+    """MNIST's (or FashionMNIST's: same IDX files, ``FashionMNIST/raw``) gzipped files, gunzipped as torchvision does."""
+    import torchvision.datasets as tvd
 
-    return tuple(RemoteFile(tuple(m + f for m in MNIST.mirrors), f, md5, f.removesuffix(".gz"), "MNIST/raw", "gunzip")
-                 for f, md5 in MNIST.resources)
+    cls = getattr(tvd, cls_name)
+    return tuple(RemoteFile(tuple(m + f for m in cls.mirrors), f, md5, f.removesuffix(".gz"), f"{cls_name}/raw", "gunzip")
+                 for f, md5 in cls.resources)
 
 
 def _svhn() -> tuple[RemoteFile, ...]:
@@ -75,7 +77,10 @@ def _celeba() -> tuple[RemoteFile, ...]:
 
 
 SOURCES = {"cifar10": lambda: _cifar("CIFAR10"), "cifar100": lambda: _cifar("CIFAR100"), "mnist": _mnist,
-           "colormnist": _mnist, "svhn": _svhn, "celeba": _celeba, "celeba96": _celeba}
+           "colormnist": _mnist, "fashion-mnist": lambda: _mnist("FashionMNIST"), "svhn": _svhn, "celeba": _celeba,
+           "celeba96": _celeba}
+# Another way to get a dataset offline, said in the one-line error of a failed download.
+INSTALL_HINT = {"fashion-mnist": "install it with: apt-get install dataset-fashion-mnist (Debian/Ubuntu), or "}
 
 MANUAL = {
     "lsun-bedroom": "LSUN has no automatic download here: fetch bedroom_train_lmdb and bedroom_val_lmdb with the "
@@ -183,10 +188,11 @@ def download(name: str, root: str | os.PathLike[str], progress: bool = True) -> 
     why = no_download_reason(name, root)
     if why is not None:
         raise BenchError(why)
-    fix = f"on a machine with internet run: {fetch_command(name, root)}, then run here with --offline"
+    hint = INSTALL_HINT.get(name, "")
+    fix = f"{hint}on a machine with internet run: {fetch_command(name, root)}, then run here with --offline"
     if offline():
         raise MissingResourceError(f"dataset {name!r} not found in {root} and the network is off "
-                                   f"(--offline / BENCH_OFFLINE=1); fetch it with: {fetch_command(name, root)}")
+                                   f"(--offline / BENCH_OFFLINE=1); {hint}fetch it with: {fetch_command(name, root)}")
     todo = [f for f in files(name) if not f.target(root).exists()]
     created = _created_dirs(root)
     done: list[Path] = []
