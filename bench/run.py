@@ -110,11 +110,14 @@ class RunSpec:
     curve: list[str] = field(default_factory=list)
     curve_every: int = 0
     curve_n: int | None = None  # images per curve point (None: n_eval); not part of the identity either
+    # critic_w's training steps (None: the metric's quick/paper default). Changes results, so part of the identity
+    # when set (the ids of runs without it are unchanged).
+    critic_steps: int | None = None
 
     def validate(self) -> None:
         """Every run option within its range (the same checks and messages as the sweep files')."""
         cfgmod.check_run_option("seed", self.seed)
-        for key in ("steps", "n_eval", "threads"):
+        for key in ("steps", "n_eval", "threads", "critic_steps"):
             if getattr(self, key) is not None:
                 cfgmod.check_run_option(key, getattr(self, key))
         for key in ("log_every", "checkpoint_every"):
@@ -153,6 +156,8 @@ class RunSpec:
                 d.pop(k)
         if d["recon_split"] == "test":
             d.pop("recon_split")
+        if d["critic_steps"] is None:
+            d.pop("critic_steps")
         return d
 
     def run_id(self) -> str:
@@ -337,6 +342,10 @@ def evaluate_model(model: Model, dataset: Dataset, spec: RunSpec, device: torch.
                   weights_dir=spec.weights_dir, extractor_precision=spec.eval_precision, recon_split=spec.recon_split)
     ctx = EvalContext(dataset, sample_fn=model.sample if SAMPLE in model.capabilities else None,
                       recon_fn=model.reconstruct if RECONSTRUCT in model.capabilities else None, **common)
+    if spec.critic_steps is not None:
+        from metrics.critic import CRITIC_STEPS_OPTION
+
+        ctx.cache[CRITIC_STEPS_OPTION] = spec.critic_steps
     out = evaluate_with_progress(ctx, names, progress=progress)
     if spec.metrics:
         explain_unavailable(ctx, names, out)

@@ -24,7 +24,8 @@ YAML layout (every key optional except ``models`` and ``datasets``)::
                                      # optional_metrics: used only where registered; recon_split: test (default)
                                      # or val, the split reconstruction metrics read; curve: [is_domain] with
                                      # curve_every: 250 logs a learning curve (curve.<metric> in log.jsonl),
-                                     # curve_n: 1000 its images per point (default: n)
+                                     # curve_n: 1000 its images per point (default: n); critic_steps: 500 trains
+                                     # critic_w's independent critic that many steps (default: the sample setting's)
     log_every: 50
     checkpoint_every: 500
     local: {parallel: 2}             # runs at a time on this machine
@@ -49,7 +50,7 @@ SWEEPS_DIR = Path(__file__).resolve().parent / "sweeps"
 TOP_KEYS = {"name", "description", "paper", "models", "datasets", "seeds", "protocol", "steps", "set", "grid",
             "per_model", "eval", "log_every", "checkpoint_every", "local", "slurm"}
 EVAL_KEYS = {"metrics", "optional_metrics", "samples", "n", "precision", "recon_split", "curve", "curve_every",
-             "curve_n"}
+             "curve_n", "critic_steps"}
 LOCAL_KEYS = {"parallel"}
 SLURM_KEYS = {"partition", "gpus_per_node", "cpus_per_task", "mem_gb", "time_min", "qos", "account",
               "array_parallelism", "runs_per_job", "concurrent_runs", "sbatch", "setup"}
@@ -112,6 +113,7 @@ class Sweep:
     curve: list[str] = field(default_factory=list)  # metrics logged every ``curve_every`` steps (learning curve)
     curve_every: int = 0
     curve_n: int | None = None  # images per learning-curve point (None: ``n_eval``, as the final evaluation)
+    critic_steps: int | None = None  # critic_w's training steps (None: its quick/paper default)
     log_every: int = 50
     checkpoint_every: int = 500
     parallel: int = 2
@@ -177,7 +179,8 @@ class Sweep:
                        n_eval=self.n_eval, log_every=self.log_every, checkpoint_every=self.checkpoint_every,
                        device=device, data_root=data_root, weights_dir=weights_dir,
                        eval_precision=self.eval_precision, recon_split=self.recon_split,  # type: ignore[arg-type]
-                       curve=list(self.curve), curve_every=self.curve_every, curve_n=self.curve_n)
+                       curve=list(self.curve), curve_every=self.curve_every, curve_n=self.curve_n,
+                       critic_steps=self.critic_steps)
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -190,7 +193,8 @@ class Sweep:
                                       "samples": self.eval_samples, "n": self.n_eval, "precision": self.eval_precision,
                                       "recon_split": self.recon_split, "curve": list(self.curve),
                                       "curve_every": self.curve_every,
-                                      **({"curve_n": self.curve_n} if self.curve_n is not None else {})},
+                                      **({"curve_n": self.curve_n} if self.curve_n is not None else {}),
+                                      **({"critic_steps": self.critic_steps} if self.critic_steps is not None else {})},
                              "log_every": self.log_every, "checkpoint_every": self.checkpoint_every,
                              "local": {"parallel": self.parallel}, "slurm": asdict(self.slurm)}
         return d
@@ -401,6 +405,8 @@ def from_dict(raw: Any, default_name: str = "sweep") -> Sweep:
         s.eval_samples = ev["samples"]
     if ev.get("n") is not None:
         s.n_eval = _run_option(name, "eval.n", "n_eval", ev["n"])
+    if ev.get("critic_steps") is not None:
+        s.critic_steps = _run_option(name, "eval.critic_steps", "critic_steps", ev["critic_steps"])
     if ev.get("precision") is not None:
         if ev["precision"] not in PRECISIONS:
             raise _err(name, "eval.precision", f"expected {' or '.join(PRECISIONS)}, got {ev['precision']!r}")
