@@ -302,6 +302,10 @@ def write_edition_report(ed: Edition, out: str | Path, tables: list[StudyTable] 
         for t in tables:
             write_mosaics(t, out)
     real_reference(out, ed.dataset, ed.reference_n)
+    if ed.committed:  # a pre-registered edition (#30): the plan's report (docs/study-plan.md §5-§8)
+        from bench.report.study_fashion import write_fashion_report
+
+        return write_fashion_report(out, tables, list(ed.tables))
     paths = write_report(out, tables)
     alpha = next((t for t in tables if t.key == "alphagan"), None)
     if alpha is not None and (out / alpha.key / "summary.csv").exists():

@@ -54,14 +54,17 @@ def test_fashion_sweeps_are_the_issue_s_tables() -> None:
         assert sw.seeds == ([0, 1, 2] if key == "alphagan" else [0, 1, 2, 3, 4])
         assert sw.n_eval == 10_000 and sw.curve_every == 250 and sw.curve_n == 1_000
         assert {"is_domain", "fd_domain", "fd_domain_recon"} <= set(sw.curve)
-        assert sw.set == {"width": 16, "latent_dim": 16, "batch_size": 32, "lr": 0.0002} and sw.steps == 4000
+        # docs/study-plan.md §2: width 16, latent 16, batch 32, lr 1e-3, N0 = 3,000, critic_w's critic 500 steps
+        assert sw.set == {"width": 16, "latent_dim": 16, "batch_size": 32, "lr": 0.001} and sw.steps == 3000
+        assert sw.critic_steps == 500
         text = (sweepmod.SWEEPS_DIR / f"{study.FASHION_SWEEPS}/{key}.yaml").read_text()
-        assert "SETTING FROM docs/study-plan.md" in text
+        assert "docs/study-plan.md §2" in text
     # one battery, one setting: a model shared between tables is one run id (trained once)
     ids = {t: set(sweepmod.run_ids(sw)) for t, sw in s.items()}
     assert len(ids["avae_table1"] & ids["khan_table1"]) == 10  # dcgan and bigan, 5 seeds
-    assert len(ids["avae_table1"] & ids["alphagan"]) == 3  # dcgan at lr 2e-4, seeds 0-2
-    assert len(set().union(*ids.values())) == 35 + 30 + 20 + 20 + 33 - 10 - 3 - 5 - 3  # - shared vae, age
+    assert not ids["avae_table1"] & ids["alphagan"]  # the shared lr 1e-3 is none of App. H's learning rates
+    # 138 cells - Khan's dcgan and bigan (10) - AVAE-S's vae = IDVAE's vae (5): the plan's 123 distinct runs
+    assert len(set().union(*ids.values())) == 35 + 30 + 20 + 20 + 33 - 10 - 5 == 123
 
 
 def test_fashion_sweeps_validate_against_the_registries() -> None:
@@ -294,3 +297,16 @@ def test_a_bad_curve_n_names_its_field(value: object) -> None:
     assert good.curve_n == 40 and sweepmod.from_dict(good.to_dict(), "s") == good
     assert "curve_n" not in sweepmod.from_dict({**raw, "eval": {"curve": ["is_domain"], "curve_every": 10}},
                                                "s").to_dict()["eval"]  # digits' sweep.yaml files stay as they were
+
+
+def test_a_diverged_setting_is_never_the_best() -> None:
+    """§6: dcgan at lr 3e-4 has one of three runs completed (a diverged setting) with the highest critic_w (20):
+    the best stays 2e-4 (mean 6, as in test_lr_sweep_statistics_by_hand); its one finished job still counts as a
+    run of the spread (7 runs, max 20)."""
+    df = lr_summary()
+    extra = [{**df.iloc[0].to_dict(), "run_id": "dcgan-3e-4-0", "seed": 0, "hp.lr": 3e-4, "value": 20.0}]
+    extra += [{**df.iloc[0].to_dict(), "run_id": f"dcgan-3e-4-{s}", "seed": s, "hp.lr": 3e-4, "status": "diverged",
+               "metric": "", "value": np.nan} for s in (1, 2)]
+    st = sweep_boxplot.sweep_stats(pd.concat([df, pd.DataFrame(extra)], ignore_index=True), "critic_w").set_index("model")
+    assert st.loc["dcgan", "best lr"] == 2e-4 and st.loc["dcgan", "best mean"] == pytest.approx(6.0)
+    assert st.loc["dcgan", "runs"] == 7 and st.loc["dcgan", "max"] == 20.0

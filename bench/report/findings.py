@@ -150,9 +150,16 @@ def family_metrics(table: StudyTable) -> list[str]:
 
 
 def family_seeds(out: Path, table: StudyTable, published: PublishedValues) -> tuple[Seeds, dict[str, str]]:
+    """The table's seeds, plus the models its findings name taken from other tables; a model the table runs at
+    several settings (``model[lr=…]``, a sweep) is never borrowed at another table's setting."""
+    from bench.report.load import read_summary
+    from bench.report.study_tables import seeds_of
+
     wanted = [r.model for r in published_rows(table, published)]
     wanted += [m for f in findings_of(table) for p in f.parts for m in (p.a, p.b) if m]
-    return table_seeds(out, table, list(dict.fromkeys(wanted)))
+    own = seeds_of(read_summary(out / table.key / "summary.csv"))
+    swept = {k.split("[", 1)[0] for k in own if "[" in k}
+    return table_seeds(out, table, [m for m in dict.fromkeys(wanted) if m not in swept])
 
 
 def family(out: str | Path, table: StudyTable, published: PublishedValues) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,11 +165,16 @@ class HeadlineRow:
         return None if self.test is None else self.test.observed
 
 
-def headline_rows(out: str | Path, table: StudyTable, published: PublishedValues) -> list[HeadlineRow]:
-    """The table's headline rows from ``out/<table>/summary.csv`` (and the summaries it borrows from)."""
+def headline_rows(out: str | Path, table: StudyTable, published: PublishedValues,
+                  adjust: Callable[[Seeds], Seeds] | None = None) -> list[HeadlineRow]:
+    """The table's headline rows from ``out/<table>/summary.csv`` (and the summaries it borrows from);
+    ``adjust`` rewrites the per-seed values first (the Fashion-MNIST edition: a diverged configuration left out,
+    or placed last: :func:`without`, :func:`placed_last`)."""
     out = Path(out)
     wanted = list(dict.fromkeys(r.model for r in published_rows(table, published)))
     seeds, borrowed = table_seeds(out, table, wanted)
+    if adjust is not None:
+        seeds = adjust(seeds)
     means = seed_means(seeds)
     comps = [c for c in comparisons(table, published, seeds) if len(c.models) >= 2]
     rows: list[HeadlineRow] = []
@@ -185,6 +191,32 @@ def headline_rows(out: str | Path, table: StudyTable, published: PublishedValues
         rows.append(HeadlineRow(table, k, list(models), cs, groups, taus, single, test, interval, ceil,
                                 {m: t for m, t in borrowed.items() if m in models}))
     return rows
+
+
+def without(models: set[str]) -> Callable[[Seeds], Seeds]:
+    """Leave ``models`` out (docs/study-plan.md §6: τ is computed without a diverged configuration)."""
+    return lambda seeds: {m: v for m, v in seeds.items() if m not in models}
+
+
+def placed_last(models: set[str], n_seeds: int = 5) -> Callable[[Seeds], Seeds]:
+    """Give ``models`` the worst value of every metric (§6: "beside that with it placed last"): above the largest
+    value for a distance, below the smallest for a score (tied last among themselves), on ``n_seeds`` seeds."""
+    from bench.report import stats
+
+    def adjust(seeds: Seeds) -> Seeds:
+        out = {m: v for m, v in seeds.items() if m not in models}
+        metrics = {k for v in out.values() for k in v}
+        for k in metrics:
+            vals = [x for v in out.values() for x in v.get(k, [])]
+            if not vals:
+                continue
+            span = max(vals) - min(vals) + 1.0
+            worst = max(vals) + span if stats.direction(k) == "lower" else min(vals) - span
+            for m in models:
+                out.setdefault(m, {})[k] = [worst] * n_seeds
+        return out
+
+    return adjust
 
 
 def _split(comps: list[ss.Comparison]) -> dict[tuple[str, tuple[str, ...]], list[ss.Comparison]]:

@@ -40,19 +40,37 @@ def completed_runs(summary: pd.DataFrame, metric: str, param: str = PARAM) -> pd
                          "seed": ok["seed"].astype(int), "value": ok["value"].astype(float)}).reset_index(drop=True)
 
 
+def diverged_settings(summary: pd.DataFrame, param: str = PARAM) -> set[tuple[str, float]]:
+    """(model, setting) with fewer than 2 of 3 (3 of 5; else at most half) of its runs completed: a diverged
+    configuration (docs/study-plan.md §6), which cannot be a model's best setting."""
+    col = f"hp.{param}"
+    if col not in summary.columns or summary.empty:
+        return set()
+    runs = summary.drop_duplicates("run_id")
+    out = set()
+    for (model, setting), g in runs.groupby(["model", col]):
+        planned, done = len(g), int((g["status"] == "completed").sum())
+        if done < {3: 2, 5: 3}.get(planned, planned // 2 + 1):
+            out.add((str(model), float(setting)))
+    return out
+
+
 def sweep_stats(summary: pd.DataFrame, metric: str, param: str = PARAM) -> pd.DataFrame:
-    """One row per model: runs, settings, best setting, its mean and std over seeds, and the spread of all runs."""
+    """One row per model: runs, settings, best setting (never a diverged one: :func:`diverged_settings`), its
+    mean and std over seeds, and the spread of all runs."""
     runs = completed_runs(summary, metric, param)
     higher = stats.direction(metric) != "lower"
+    gone = diverged_settings(summary, param)
     rows = []
     for model, g in runs.groupby("model", sort=True):
         means = g.groupby("setting")["value"].mean()
-        best = float(means.idxmax() if higher else means.idxmin())
-        at_best = g[g["setting"] == best]["value"].to_numpy()
+        ok = means[[(str(model), float(s)) not in gone for s in means.index]]
+        best = math.nan if ok.empty else float(ok.idxmax() if higher else ok.idxmin())
+        at_best = g[g["setting"] == best]["value"].to_numpy()  # empty when every setting diverged
         v = g["value"].to_numpy()
         q1, med, q3 = (float(x) for x in np.percentile(v, [25, 50, 75]))
         rows.append({"model": model, "metric": metric, "runs": len(v), "settings": int(means.size),
-                     f"best {param}": best, "best mean": float(at_best.mean()),
+                     f"best {param}": best, "best mean": float(at_best.mean()) if len(at_best) else math.nan,
                      "best std": float(at_best.std(ddof=1)) if len(at_best) > 1 else math.nan,
                      "best seeds": len(at_best), "min": float(v.min()), "q1": q1, "median": med, "q3": q3,
                      "max": float(v.max())})
