@@ -75,6 +75,9 @@ class AlphaGANConfig(ModelConfig):
 @dataclass
 class AlphaGANEKLConfig(AlphaGANConfig):
     latent_reg: Literal["code_disc", "empirical_kl"] = "empirical_kl"
+    # Scale of eq. 18's empirical KL in eq. 11: "sum" = as printed, summed over the n latent dimensions (the
+    # ``paper`` preset); "mean" = divided by n (the ``fair`` default, 1/n as strong; models.age.empirical_kl).
+    ekl_reduction: Literal["sum", "mean"] = "mean"
 
 
 def synthetic_ratio(logits: Tensor) -> Tensor:
@@ -141,9 +144,11 @@ class AlphaGAN(Model):
         return self.gen(z).view(-1, *self.spec.shape)
 
     def latent_term(self, z_hat: Tensor) -> Tensor:
-        """R_C(ẑ) (eq. 11) or, for ``alpha-gan-ekl``, the empirical KL of eq. 18 / latent size."""
+        """R_C(ẑ) (eq. 11) or, for ``alpha-gan-ekl``, the empirical KL of eq. 18: summed over the n latent
+        dimensions as printed (``ekl_reduction="sum"``, ``paper``) or divided by n (``"mean"``, ``fair``)."""
         if self.code_disc is None:
-            return empirical_kl(z_hat)
+            kl = empirical_kl(z_hat)
+            return kl * z_hat.shape[1] if getattr(self.cfg, "ekl_reduction", "mean") == "sum" else kl
         return synthetic_ratio(self.code_disc(z_hat))
 
     def step_encoder(self, x: Tensor) -> Tensor:
@@ -207,8 +212,17 @@ class AlphaGAN(Model):
 
 
 class AlphaGANEKL(AlphaGAN):
-    """α-GAN with the empirical KL of eq. 18 (÷ latent size) instead of the code discriminator
-    (``alpha-gan-ekl``, App. D)."""
+    """α-GAN with the empirical KL of eq. 18 instead of the code discriminator (``alpha-gan-ekl``, App. D).
+
+    Scale (issue #26 §4): eq. 18 is printed as a sum over the n latent dimensions, beside a unit-weight
+    adversarial term in eq. 11; ``paper`` follows the print (``ekl_reduction="sum"``). ``fair`` keeps the KL
+    divided by n (``"mean"``, 1/n as strong as printed), the weight the suite's earlier ``alpha-gan-ekl`` runs used
+    (a change of the fair default would need its own measurement)."""
 
     Config = AlphaGANEKLConfig
     paper = "Rosca et al. 2017, alpha-GAN App. D ablation (empirical KL, eq. 18)"
+
+    @classmethod
+    def paper_preset(cls, spec: DataSpec) -> dict[str, Any]:
+        """App. H's settings, with eq. 18 summed over the latent dimensions as printed."""
+        return {**super().paper_preset(spec), "ekl_reduction": "sum"}

@@ -11,12 +11,13 @@ generator G and critic C. One iteration of Fig. 4 computes every forward pass fi
 Three registered variants (docs/protocols.md): ``avae`` (no ξ, L_Z^b, the paper's best),
 ``avae-a`` (no ξ, L_Z^a) and ``avae-xi-a`` (generator input (z, ξ), L_Z^a).
 
-E inside L_Z (the paper is silent; docs/models-fidelity.md): E measures x_fake with the BatchNorm statistics
-of the real batch of the same iteration (``lz_norm_stats="real"``, default), i.e. the normalisation E applies
-to the data it encodes, so μ_E(G(z)) ≈ √(1 − σ²) z cannot be met by a per-channel renormalisation of G's
-output; its running statistics never see the fakes. ``"fake"`` (each batch normalised by its own statistics)
-is kept as a setting. On digits (300 steps, seeds 0-2) "real" gave G(μ_E(x)) class agreement 0.87 vs 0.83 and
-test MSE 0.032 vs 0.034.
+E inside L_Z: Fig. 4 encodes x_fake in its own E pass; in TensorFlow 2 training mode that normalises x_fake
+with the fake batch's own BatchNorm statistics (``lz_norm_stats="fake"``, default and ``paper``: the literal
+reading, issue #26 §4). ``"real"`` normalises x_fake with the statistics of the real batch of the same
+iteration (a deviation, kept as a setting: μ_E(G(z)) ≈ √(1 − σ²) z then cannot be met by a per-channel
+renormalisation of G's output). Both learn on digits (300 steps, seeds 0-2: G(μ_E(x)) class agreement 0.83
+(fake) vs 0.87 (real), test MSE 0.034 vs 0.032; docs/models-fidelity.md): ``real`` is not needed for AVAE to
+learn, so the literal reading is the default. Running statistics never see the fakes in either.
 
 The critic follows the paper's convention C(x) = P(x is *fake*) (eq. 13/14): its logits are trained
 with target 1 on generated images and 0 on real ones, and the generator minimises logit C(x_fake)
@@ -50,7 +51,7 @@ class AVAEConfig(ModelConfig):
     latent_loss: Literal["a", "b"] = "b"  # L_Z^a (eq. 12) or L_Z^b (eq. 16)
     # BatchNorm statistics E uses on x_fake inside L_Z (see :meth:`AVAE.encode_fakes`): "real" (default) = those
     # of the real batch of the same iteration; "fake" = the fake batch's own (docs/models-fidelity.md, point 9)
-    lz_norm_stats: Literal["fake", "real"] = "real"
+    lz_norm_stats: Literal["fake", "real"] = "fake"  # Fig. 4's own E pass on x_fake (module docstring)
 
     def validate(self) -> None:
         super().validate()

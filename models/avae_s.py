@@ -38,9 +38,9 @@ from torch import Tensor, nn
 
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
-from models import blocks_avaes
+from models import blocks_avaes, grad_diagnostics
 from models.base import RealBatches, bce_logits, kl_normal
-from models.vae_s import VAES, AVAESArchConfig, VAESConfig, epoch_length
+from models.vae_s import VAES, AVAESArchConfig, VAESConfig, epoch_length, reconstruction_terms
 
 
 @dataclass
@@ -134,6 +134,26 @@ class AVAEFineTuned(VAES):
         kl = kl_normal(mu, logvar).mean()
         return {"loss": rec + kl, "rec": rec, "kl": kl, "x_rec": x_rec}
 
+    def reconstruction_on(self, x: Tensor, x_rec: Tensor) -> Tensor:
+        """The VAE's reconstruction term on a given x̃: ½‖x̃ − x‖² (AVAE eq. 9) here; VAE-S's calibrated L_REC
+        in :class:`AVAES`."""
+        return 0.5 * (x_rec - x).pow(2).flatten(1).sum(1).mean()
+
+    @torch.no_grad()
+    def diagnostics(self, probe: Tensor) -> dict[str, float]:
+        """Active units, and the gradient norm on x̃ of the VAE's reconstruction term (``grad_rec``) and of
+        ``adv_weight`` × Alg. 1's adversarial term (``grad_adv``; logged in both phases, as it would act)
+        (:mod:`models.grad_diagnostics`)."""
+        out = super().diagnostics(probe)
+
+        def terms(x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+            mu, logvar = self.posterior(x)
+            x_rec = self.decode(mu + (0.5 * logvar).exp() * torch.randn_like(mu)).detach().requires_grad_()
+            adv = self.cfg.adv_weight * adversarial_term(self.disc(x_rec), self.cfg.adv_form)
+            return x_rec, {"rec": self.reconstruction_on(x, x_rec), "adv": adv}
+
+        return out | grad_diagnostics.probe_terms(self, probe, terms)
+
     def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:
         cfg = self.cfg
         switch = self.resolve_switch(real)
@@ -171,3 +191,8 @@ class AVAES(AVAEFineTuned):
     def vae_objective(self, x: Tensor, real: RealBatches) -> dict[str, Tensor]:
         """VAE-S's L_VAE = L_REC + L_KL + L_KL-TC (eq. 10), with the calibrated λ_i."""
         return self.vae_losses(x, real)
+
+    def reconstruction_on(self, x: Tensor, x_rec: Tensor) -> Tensor:
+        """VAE-S's L_REC = Σ_i λ_i L_i (eq. 5) with the current calibration weights."""
+        raw = reconstruction_terms(x, x_rec, self.spec.kind == "image")
+        return (self.calib.weights.to(raw) * raw).sum()

@@ -69,10 +69,19 @@ class BEGANLSMConfig(ModelConfig):
     lambda2: float = 1e-5  # proportional gain
     lambda3: float = 1e-5  # differential gain
     k0: float = 0.0  # k at t = 0 (BEGAN)
-    # L_n (eq. 3), see :func:`kl_term`: "pixel" (default) = the KL summed over latent dims divided by |x|, the
-    # number of elements of one example, so it is on L_e's per-pixel scale (effective β = 1/γ against a summed
-    # L1); "sum" = the KL as printed (effective β = |x|/γ, the posterior collapses); "mean" = divided by dim(z).
-    kl_reduction: Literal["pixel", "sum", "mean"] = "pixel"
+    # L_n (eq. 3), see :func:`kl_term`: "pixel" (default) = KL/|x| (β_eff = 1/γ = 10 against the summed L1: an
+    # erratum the suite makes, not a reading of the text); "elbo" = γ·KL/|x| (β_eff = 1, a unit-scale Laplace
+    # decoder's ELBO); "sum" = the KL as printed (β_eff = |x|/γ, the ``paper`` preset; the posterior collapses);
+    # "mean" = KL/dim(z).
+    kl_reduction: Literal["pixel", "elbo", "sum", "mean"] = "pixel"
+    # A factor on L_n in L_enc (eq. 15 has none: 1). β_eff against the summed L1 = kl_weight/γ under "pixel",
+    # kl_weight under "elbo" (the sensitivity 1 / 10 / 100 of issue #26: elbo with kl_weight 1, 10, 100).
+    kl_weight: float = 1.0
+    # How the auto-encoder discriminator sees its inputs: "separate" (default) = one pass per batch (x, x_v, x_g;
+    # each normalised by its own BatchNorm statistics under ``fair``); "joint" = one pass on [x; x_v; x_g], as
+    # BEGAN's released code evaluates D on ``tf.concat([G, x], 0)`` (carpedm20/BEGAN-tensorflow ``trainer.py``;
+    # BEGAN's blocks have no BatchNorm, so there the two are the same). Measured in docs/models-fidelity.md.
+    disc_pass: Literal["separate", "joint"] = "separate"
 
     def validate(self) -> None:
         super().validate()
@@ -80,7 +89,7 @@ class BEGANLSMConfig(ModelConfig):
             raise ConfigError(f"bad value for code_dim: {self.code_dim} (must be >= 0)")
         if not 0.0 <= self.k0 <= 1.0:
             raise ConfigError(f"bad value for k0: {self.k0} (must be in [0, 1])")
-        for key in ("alpha", "beta", "gamma", "eta", "lambda1", "lambda2", "lambda3"):
+        for key in ("alpha", "beta", "gamma", "eta", "lambda1", "lambda2", "lambda3", "kl_weight"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"bad value for {key}: {getattr(self, key)} (must be >= 0)")
 
@@ -90,13 +99,16 @@ def l1_energy(x: Tensor, x_rec: Tensor) -> Tensor:
     return (x - x_rec).abs().mean()
 
 
-def kl_term(mu: Tensor, logvar: Tensor, reduction: str, pixels: int) -> Tensor:
+def kl_term(mu: Tensor, logvar: Tensor, reduction: str, pixels: int, gamma: float = 1.0) -> Tensor:
     """Khan eq. 3's L_n = KL(q(z|x) ‖ N(0, I)) (summed over latent dims, batch mean) on the scale ``reduction``
-    names: ``"pixel"`` divides by ``pixels`` = |x| (elements of one example), the normalisation of eq. 2's
-    L_e = (1/|x|) ‖x − x_v‖₁, so that L_enc = L_n + γ L_e weighs the KL against the *summed* L1 with
-    β_eff = 1/γ (= 10 at γ = 0.1); ``"sum"`` is the literal print, β_eff = |x|/γ (≈ 10⁴ at 32 px);
-    ``"mean"`` divides by dim(z), β_eff = |x|/(γ dim z) (see docs/models-fidelity.md)."""
+    names, against eq. 2's L_e = (1/|x|) ‖x − x_v‖₁ weighted by γ in L_enc = L_n + β L_s + γ L_e (eq. 15):
+    ``"elbo"`` = γ·KL/|x|: L_n + γ L_e = γ·(KL + ‖x − x_v‖₁)/|x|, γ × the per-pixel negative ELBO of a
+    unit-scale Laplace decoder, β_eff = 1 against the summed L1; ``"pixel"`` = KL/|x|, β_eff = 1/γ (= 10);
+    ``"sum"`` = the literal print, β_eff = |x|/γ (≈ 10⁴ at 32 px); ``"mean"`` = KL/dim(z), β_eff = |x|/(γ dim z)
+    (docs/models-fidelity.md)."""
     kl = kl_normal(mu, logvar).mean()
+    if reduction == "elbo":
+        return gamma * kl / pixels
     if reduction == "pixel":
         return kl / pixels
     if reduction == "mean":
@@ -187,6 +199,16 @@ class _AEDiscriminatorModel(Model):
     def sample(self, n: int) -> Tensor:
         return self.decode(self.prior(n))
 
+    def discriminate(self, *batches: Tensor) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        """(codes z′, reconstructions x′) of the auto-encoder discriminator for each batch, from one pass on
+        their concatenation (``disc_pass="joint"``, BEGAN's released code) or one pass each (``"separate"``)."""
+        if self.cfg.disc_pass == "joint":
+            codes = self.disc_code(torch.cat(batches))
+            sizes = [len(b) for b in batches]
+            return codes.split(sizes), self.disc_reconstruct(codes).split(sizes)
+        codes = tuple(self.disc_code(b) for b in batches)
+        return codes, tuple(self.disc_reconstruct(c) for c in codes)
+
     def _finish(self, l_d: Tensor, l_g: Tensor, l_v: Tensor | float) -> tuple[Tensor, float, Tensor]:
         """Equilibrium step (eqs. 11–13): L_dis with k_{t−1}, then k_t from e_t; returns (L_dis, k_{t−1}, e_t)."""
         cfg = self.cfg
@@ -202,17 +224,41 @@ class VAEBEGAN(_AEDiscriminatorModel):
     θ_e ← ∇ L_enc (eq. 15), θ_d ← ∇ L_gen (eq. 14), k_t from e_t (eqs. 11–12), θ_e′, θ_d′ ← ∇ L_dis
     (eq. 13, with k_{t−1}). Reconstruction for metrics = Dec(μ_E(x)).
 
-    Scale of L_n (docs/models-fidelity.md): eq. 2's L_e is a per-pixel mean L1 (BEGAN's released code,
+    Scale of L_n (docs/models-fidelity.md, issue #26): eq. 2's L_e is a per-pixel mean L1 (BEGAN's released code,
     carpedm20/BEGAN-tensorflow ``models.py``/``trainer.py``: ``reduce_mean(abs(AE(x) − x))``, the scale the PID
     gains 1e-3/1e-5/1e-5 are tuned to), while eq. 3's KL is printed summed over latent dims. Read literally
-    (``kl_reduction="sum"``) the encoder's KL weight against a summed L1 is |x|/γ ≈ 10⁴ at 32 px and the
-    posterior collapses (no active unit on digits), which Khan §5.5 / Figs. 6, 8 (interpolation and
-    attribute arithmetic on encoder means) rule out. Default ``"pixel"``: the KL divided by |x|, on L_e's
-    scale, so the effective β against the summed L1 is 1/γ = 10.
+    (``kl_reduction="sum"``, the ``paper`` preset) the encoder's KL weight against a summed L1 is |x|/γ ≈ 10⁴ at
+    32 px and the posterior collapses (no active unit on digits), which Khan §5.5 / Figs. 6, 8 (interpolation and
+    attribute arithmetic on encoder means) rule out. Any other scale is an erratum the suite makes, not a reading
+    of the text. Default ``"pixel"``: the KL divided by |x|, β_eff = 1/γ = 10. ``"elbo"`` (L_n = γ·KL/|x|, so
+    L_n + γ L_e is γ × the per-pixel negative ELBO of a unit-scale Laplace decoder, β_eff = 1) and ``kl_weight``
+    are settings. Measured (docs/models-fidelity.md §IV.3–4): at the fair optimiser settings (lr 2e-4, batch 64,
+    width 16, 32-px digits) and DCGAN's initialisation the default collapses the posterior (0 active units by step
+    200, as issue #26 reported) while β_eff = 1 learns under both initialisations; on make bench's setting β_eff = 1
+    gives much worse samples (is_domain 1.9 against 4.3, below the learning bar) and β_eff = 3 fails both. The
+    cause of the collapse under DCGAN's initialisation is not settled: the decoder's gain z → x at initialisation
+    is 0.19 (‖Jδ‖²/‖δ‖²) under DCGAN's N(0, 0.02) against 2.75 under PyTorch's, and the KL's gradient on μ 13× the
+    L1's (3× under PyTorch's), but giving the decoder's output layer PyTorch's initialisation alone does not
+    prevent the collapse. The default is unchanged until the cause is found.
+
+    k_t. BEGAN's k_t (released code: ``k_t ← clip(k_t + λ_k (γ L_real − L_G), 0, 1)`` from 0) rises only while
+    the generator's energy is below η × the real energy. Khan's e_t = η L_d − (L_g + α L_v) adds α L_v on the
+    fake side, so even a generator the discriminator reconstructs exactly as well as real data (L_g = L_v = L_d)
+    gives e_t = (η − 1 − α) L_d = −0.8 L_d < 0: k_t stays at 0 unless the fakes are reconstructed ≥ 2.6× better
+    than real images. With k_t = 0 the discriminator is a plain auto-encoder of real data (L_dis = L_d), and the
+    generator's L_g + α L_v are an energy it descends (samples pulled towards what that auto-encoder reconstructs
+    well, with no term pushing the fakes' energy up) plus β L_s, a feature reconstruction in its code space.
+    k_t is logged at every log step (``k_t``, ``e_t``).
     """
 
     paper = "Khan, Hayat & Barnes 2018, VAE + BEGAN* + LSM (paper 001, eqs. 2–15, Alg. 1)"
     capabilities = frozenset({SAMPLE, RECONSTRUCT, ENCODE})
+
+    @classmethod
+    def paper_preset(cls, spec: DataSpec) -> dict[str, Any]:
+        """Khan §4's settings (:meth:`_AEDiscriminatorModel.paper_preset`) and eq. 3's KL as printed (summed over
+        latent dims, β_eff = |x|/γ against the summed L1; issue #26: the literal text in ``paper``)."""
+        return {**super().paper_preset(spec), "kl_reduction": "sum"}
 
     def __init__(self, cfg: BEGANLSMConfig, spec: DataSpec) -> None:
         super().__init__(cfg, spec)
@@ -232,20 +278,20 @@ class VAEBEGAN(_AEDiscriminatorModel):
         z_v = mu + (0.5 * logvar).exp() * torch.randn_like(mu)  # eq. 4
         x_v = self.decode(z_v)
         x_g = self.decode(self.prior(len(x)))
-        z_d, z_vp, z_gp = self.disc_code(x), self.disc_code(x_v), self.disc_code(x_g)
+        (z_d, z_vp, z_gp), (r_d, r_v, r_g) = self.discriminate(x, x_v, x_g)
         return {
             "L_e": l1_energy(x, x_v),  # eq. 2
-            "L_n": kl_term(mu, logvar, self.cfg.kl_reduction, x[0].numel()),  # eq. 3
+            "L_n": kl_term(mu, logvar, self.cfg.kl_reduction, x[0].numel(), self.cfg.gamma),  # eq. 3
             "L_s": latent_similarity(z_d, z_vp),  # eq. 9
-            "L_d": l1_energy(x, self.disc_reconstruct(z_d)),  # eq. 7
-            "L_g": l1_energy(x_g, self.disc_reconstruct(z_gp)),
-            "L_v": l1_energy(x_v, self.disc_reconstruct(z_vp)),
+            "L_d": l1_energy(x, r_d),  # eq. 7
+            "L_g": l1_energy(x_g, r_g),
+            "L_v": l1_energy(x_v, r_v),
         }
 
     def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:
         cfg = self.cfg
         t = self.losses(real())
-        l_enc = encoder_loss(t["L_n"], t["L_s"], t["L_e"], cfg.beta, cfg.gamma)
+        l_enc = encoder_loss(cfg.kl_weight * t["L_n"], t["L_s"], t["L_e"], cfg.beta, cfg.gamma)
         l_gen = generator_loss(t["L_g"], t["L_v"], t["L_s"], t["L_e"], cfg.alpha, cfg.beta, cfg.gamma)
         # Alg. 1, lines 8, 11, 13: encoder, then generator, then discriminator. Each update takes
         # gradients w.r.t. its own network only, so the one graph serves all three.
@@ -284,11 +330,11 @@ class BEGANLSM(_AEDiscriminatorModel):
     def losses(self, x: Tensor) -> dict[str, Tensor]:
         """L_d, L_g (eq. 7) and the unpaired L_s for the batch ``x``."""
         x_g = self.decode(self.prior(len(x)))
-        z_d, z_gp = self.disc_code(x), self.disc_code(x_g)
+        (z_d, z_gp), (r_d, r_g) = self.discriminate(x, x_g)
         return {
             "L_s": latent_similarity_unpaired(z_d, z_gp),
-            "L_d": l1_energy(x, self.disc_reconstruct(z_d)),
-            "L_g": l1_energy(x_g, self.disc_reconstruct(z_gp)),
+            "L_d": l1_energy(x, r_d),
+            "L_g": l1_energy(x_g, r_g),
         }
 
     def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:

@@ -29,6 +29,7 @@ from bench.data.base import DataSpec
 Norm = Literal["bn", "ln", "none"]
 Init = Literal["dcgan", "pytorch"]
 Act = Literal["relu", "lrelu"]  # activation of the MLP blocks (2-D data)
+DisL = Literal["auto", "pre_norm", "post_norm"]  # where VAE/GAN reads Dis_l (TrunkHead.layer_l)
 
 
 def doublings(resolution: int) -> tuple[int, int]:
@@ -70,17 +71,34 @@ class TrunkHead(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))
 
-    def layer_l(self, x: Tensor) -> Tensor:
-        """VAE/GAN's Dis_l: the output of the trunk's last linear map (conv or dense) *before* the
-        normalisation and activation that follow it, flattened (Larsen et al.'s released code,
-        andersbll/autoencoding_beyond_pixels ``celeba_aegan.py``: ``recon_depth=9`` stops at the last
-        conv, before its BatchNorm). A trunk without a trailing norm (the MLP) has no such layer and reads
-        :meth:`features`."""
+    def layer_l(self, x: Tensor, reading: DisL = "auto") -> Tensor:
+        """VAE/GAN's Dis_l, flattened. Larsen et al.'s released code (andersbll/autoencoding_beyond_pixels,
+        ``model/aegan.py``: ``discriminator.collection[:recon_depth]``) reads a conv's output before its
+        BatchNorm, always with a BatchNorm before it: ``cifar_aegan.py`` ``recon_depth=6`` = the third conv
+        (after one BatchNorm), ``celeba_aegan.py`` ``recon_depth=9`` = the fourth (after two). ``reading``:
+
+        - ``"pre_norm"``: the output of the deepest linear map (conv or dense) that a normalisation follows,
+          before that normalisation (the released code's layer when a normalised block precedes that map);
+        - ``"post_norm"``: the output of that normalisation (for trunks where no normalised block precedes
+          the map, e.g. the 16-px critic conv → LReLU → conv → BN: reading before the BN makes Dis_l's scale
+          the product of two freshly initialised convs, so its gain depends on the initialisation, ≈ 33×
+          between DCGAN's N(0, 0.02) and PyTorch's; after the BN it does not);
+        - ``"auto"``: ``pre_norm`` where a normalisation precedes that map, else ``post_norm``
+          (:func:`dis_l_reading`).
+
+        A trunk without any normalisation (the MLP of 2-D data) reads :meth:`features`. Pass [x̃; x] as one
+        batch so the normalisation uses shared statistics."""
         mods = list(self.trunk)
-        last = max(i for i, m in enumerate(mods) if isinstance(m, nn.Conv2d | nn.Linear))
-        if not any(isinstance(m, nn.modules.batchnorm._BatchNorm | nn.LayerNorm) for m in mods[last + 1:]):
+        is_norm = [isinstance(m, nn.modules.batchnorm._BatchNorm | nn.LayerNorm) for m in mods]
+        linear = [i for i, m in enumerate(mods) if isinstance(m, nn.Conv2d | nn.Linear)
+                  and any(is_norm[i + 1:])]
+        if not linear:
             return self.features(x)
-        for m in mods[: last + 1]:
+        last = linear[-1]
+        if reading == "auto":
+            reading = "pre_norm" if any(is_norm[:last]) else "post_norm"
+        stop = last if reading == "pre_norm" else next(i for i in range(last + 1, len(mods)) if is_norm[i])
+        for m in mods[: stop + 1]:
             x = m(x)
         return x.flatten(1)
 
@@ -189,6 +207,16 @@ def critic(spec: DataSpec, width: int, out_dim: int = 1, norm: Norm = "bn", mlp_
     if spec.kind == "points":
         return MLP(spec.dim, out_dim, mlp_hidden, act=mlp_act)
     return DCGANCritic(spec.channels, spec.resolution, width, out_dim, norm)
+
+
+def dis_l_reading(spec: DataSpec) -> Literal["pre_norm", "post_norm"]:
+    """The ``auto`` reading of :meth:`TrunkHead.layer_l` for the fair critic on ``spec``: ``pre_norm`` when
+    the critic has two or more down-blocks (a BatchNorm precedes its last conv: 32 px and up), ``post_norm``
+    when it has one (16 px: conv → LReLU → conv → BN) or no convolution (2-D points, where both read the MLP's
+    features)."""
+    if spec.kind == "points":
+        return "post_norm"
+    return "pre_norm" if doublings(spec.resolution)[0] >= 3 else "post_norm"
 
 
 def encoder(spec: DataSpec, width: int, out_dim: int, mlp_hidden: int = 128) -> nn.Module:

@@ -12,10 +12,26 @@ decoder = generator θ_dec. Alg. 1 per iteration, in this order (§3.4: discrimi
 
 One real batch x, one prior batch z′ and one reparametrisation noise ε are drawn per iteration
 (Alg. 1 draws X and Z′ once); every step recomputes its forward pass with the parameters the
-previous step left. The weights α, β, ω, λ (and γ) are in the paper's supplementary material,
-which we do not have: they default to 1 (γ = 1 for IDVAE(R)) and are config fields. Effective KL
-weight: β/α = 1 relative to the Gaussian log-likelihood ½‖x̃ − x‖² summed over pixels (as ``vae`` with
-β = 1; tests/test_effective_kl_weight_hybrids.py measures it on the encoder step's gradient w.r.t. μ).
+previous step left. L_recons^dis compares Dis_l(x̃) and Dis_l(x) from one trunk pass on [x̃; x], so its
+BatchNorm normalises both with the same statistics (issue #26 §2; two passes hide a global change of contrast).
+
+Weights (issue #26 §2). α, β, ω, λ and γ are in the paper's supplementary material, which we do not have;
+they are config fields. α = β = ω = 1. With λ = 1 the feature term, summed over the trunk's ~1,000 normalised
+units, carried ≈ 99 % of the decoder's gradient on x̃ at initialisation and still ≈ 80 % at iteration 1,500
+(digits@16, study setting), so both decoders were feature-reconstruction decoders and IDVAE(R)'s pixel term
+(≈ 2 % of the feature term) changed almost nothing. The paper's finding (IDVAE(R) blurrier: 43.4 vs 23.5 FID
+on CIFAR-10, §5.1) needs a decoder that the adversarial term drives, so λ is chosen such that ω·L_GAN and
+λ·L_recons^dis send gradients of equal norm into x̃ at initialisation (the adversarial term carries half
+the decoder's gradient at the start: neither term drives alone; mean per-example norms on 64 training
+digits, 3 seeds, ``grad_*`` diagnostics: feature 88.5, adversarial 1.06, pixel 12.2 at λ = ω = γ = 1) → λ =
+1.06 / 88.5 = 0.012; IDVAE(R)'s γ puts the pixel term on the scale of λ·L^dis (equal norms at
+initialisation) → γ = 0.012 · 88.5 / 12.2 = 0.087. Calibrated on digits@16 at width 32 (the norms scale with
+the trunk's width and the resolution); docs/models-fidelity.md has the runs. Effective KL weight: β/α = 1
+relative to the Gaussian log-likelihood ½‖x̃ − x‖² summed over pixels (as ``vae`` with β = 1;
+tests/test_effective_kl_weight_hybrids.py measures it on the encoder step's gradient w.r.t. μ).
+
+Diagnostics: each weighted L_dec term's mean per-example gradient norm on x̃ (``grad_feature``, ``grad_gan``,
+``grad_pixel``) is logged at every log step (:mod:`models.grad_diagnostics`).
 
 Protocols: optimisers are Adam on the config's ``lr``, ``beta1``, ``beta2``. The paper's main text gives
 no iteration count, learning rate or batch size ("fine tuned hyperparameters for each of the dataset
@@ -33,7 +49,7 @@ from torch import Tensor, nn
 
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
-from models import blocks
+from models import blocks, grad_diagnostics
 from models.base import GaussianEncoderDecoder, ModelConfig, bce_logits, kl_normal
 
 
@@ -44,7 +60,7 @@ class IDVAEConfig(ModelConfig):
     alpha: float = 1.0  # α: pixel L_recons in L_enc (eq. 8)
     beta: float = 1.0  # β: L_prior (KL) in L_enc (eq. 8)
     omega: float = 1.0  # ω: L_GAN in L_dec (eq. 13)
-    lam: float = 1.0  # λ: L_recons^dis in L_dec (eq. 13)
+    lam: float = 0.012  # λ: L_recons^dis in L_dec (eq. 13); equal gradient norms with ω L_GAN at init (docstring)
     gamma: float = 0.0  # γ: pixel L_recons in L_dec (IDVAE(R) only, §5.1)
 
     def validate(self) -> None:
@@ -56,7 +72,7 @@ class IDVAEConfig(ModelConfig):
 
 @dataclass
 class IDVAERConfig(IDVAEConfig):
-    gamma: float = 1.0
+    gamma: float = 0.087  # pixel L_recons on the scale of λ L_recons^dis at initialisation (module docstring)
 
 
 def pixel_recons(x: Tensor, x_tilde: Tensor) -> Tensor:
@@ -167,22 +183,54 @@ class IDVAE(GaussianEncoderDecoder):
             rec, kl = pixel_recons(x, x_tilde), kl_normal(mu, logvar).mean()
         return {"enc_loss": loss.detach(), "rec": rec, "kl": kl}
 
+    def dis_l_pair(self, x_tilde: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(Dis_l(x̃), Dis_l(x)) from *one* pass of the shared trunk on [x̃; x], so its BatchNorms normalise
+        both with the same statistics (two passes would hide a global change of contrast, e.g. x̃ = 0.5·x;
+        the VAE/GAN fix of Larsen et al.'s released code, ``model/aegan.py`` ``AEGAN.setup``)."""
+        f_tilde, f_real = self.shared(torch.cat([x_tilde, x])).chunk(2)
+        return f_tilde, f_real
+
+    def decoder_terms(self, x: Tensor, x_tilde: Tensor, x_prior: Tensor) -> dict[str, Tensor]:
+        """The unweighted terms of L_dec (eq. 13) on given x̃ = Dec(Enc(x)) and x_p = Dec(z′): ``feature`` =
+        L_recons^dis (one [x̃; x] pass), ``gan`` = L_GAN (each fake through Dis on its own batch, as the Dis
+        step of eq. 9 sees it) and, for IDVAE(R) (γ > 0), ``pixel`` = L_recons."""
+        f_tilde, f_real = self.dis_l_pair(x_tilde, x)
+        terms = {"feature": feature_recons(f_tilde, f_real),
+                 "gan": gan_loss(self.dis_logits(x_prior), self.dis_logits(x_tilde))}
+        if self.cfg.gamma:
+            terms["pixel"] = pixel_recons(x, x_tilde)
+        return terms
+
+    def decoder_weights(self) -> dict[str, float]:
+        """λ, ω, γ of eq. 13 by term name."""
+        return {"feature": self.cfg.lam, "gan": self.cfg.omega, "pixel": self.cfg.gamma}
+
+    @torch.no_grad()
+    def diagnostics(self, probe: Tensor) -> dict[str, float]:
+        """Active units, and each L_dec term's gradient norm on x̃ (:mod:`models.grad_diagnostics`)."""
+        out = super().diagnostics(probe)
+
+        def terms(x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+            mu, logvar = self.posterior(x)
+            x_tilde = self.decode(mu + (0.5 * logvar).exp() * torch.randn_like(mu)).detach().requires_grad_()
+            x_prior = self.decode(self.prior(len(x))).detach()
+            w = self.decoder_weights()
+            return x_tilde, {k: w[k] * v for k, v in self.decoder_terms(x, x_tilde, x_prior).items()}
+
+        return out | grad_diagnostics.probe_terms(self, probe, terms)
+
     def step_dec(self, x: Tensor, z_prior: Tensor, eps: Tensor) -> dict[str, Tensor]:
-        """Alg. 1 line 11: θ_dec ← −∇ L_dec (eq. 13) with Dis_l = the last shared layer."""
+        """Alg. 1 line 11: θ_dec ← −∇ L_dec (eq. 13) with Dis_l = the last shared layer, read for x̃ and x
+        in one pass (:meth:`dis_l_pair`)."""
         with torch.no_grad():
             mu, logvar = self.posterior(x)
             z = mu + (0.5 * logvar).exp() * eps
-            f_real = self.shared(x)
         x_tilde = self.decode(z)
-        f_tilde = self.shared(x_tilde)
-        d_recon = self.dis_head(f_tilde)
-        d_prior = self.dis_logits(self.decode(z_prior))
-        c = self.cfg
-        loss = decoder_loss(d_prior, d_recon, f_tilde, f_real, c.omega, c.lam, c.gamma, x, x_tilde)
+        terms = self.decoder_terms(x, x_tilde, self.decode(z_prior))
+        w = self.decoder_weights()
+        loss = sum(w[k] * v for k, v in terms.items())
         self.update("dec", loss)
-        with torch.no_grad():
-            l_gan, l_feat = gan_loss(d_prior, d_recon), feature_recons(f_tilde, f_real)
-        return {"dec_loss": loss.detach(), "gan": l_gan, "rec_dis": l_feat}
+        return {"dec_loss": loss.detach(), "gan": terms["gan"].detach(), "rec_dis": terms["feature"].detach()}
 
     def train_step(self, real, step: int) -> dict[str, Tensor]:  # noqa: ANN001
         x = real()

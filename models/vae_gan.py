@@ -14,14 +14,26 @@ Dis passes, as in the authors' released code (andersbll/autoencoding_beyond_pixe
 ``AEGAN.setup`` and ``celeba_aegan.py``): L_llike runs Dis up to layer l once on the concatenated batch
 [X̃; X], so every BatchNorm before l normalises X̃ and X with the *same* statistics (three separate passes
 would normalise each by its own batch and hide a batch-wide change of contrast: a reconstruction 0.5·X would
-look perfect after the next BatchNorm), and Dis_l is the last conv's output *before* its BatchNorm
-(``recon_depth=9`` stops there; :meth:`models.blocks.TrunkHead.layer_l`). L_GAN runs Dis once on [X; X̃; X_p].
+look perfect after the next BatchNorm). L_GAN runs Dis once on [X; X̃; X_p].
+
+Layer l (config field ``dis_l``, :meth:`models.blocks.TrunkHead.layer_l`): the released code reads a conv's
+output before its BatchNorm, always after at least one BatchNorm (``model/aegan.py``:
+``discriminator.collection[:recon_depth]``; ``cifar_aegan.py`` ``recon_depth=6`` = conv 3 of ``architectures.
+img32x32``, after one BatchNorm; ``celeba_aegan.py`` ``recon_depth=9`` = conv 4 of ``img64x64``, after two).
+We take l = the deepest linear map that has a normalised block before it (``pre_norm``: 32 px and up). The
+16-px critic (conv → LReLU → conv → BN) has no such map: reading its second conv before the BN made Dis_l's
+scale the product of two freshly initialised convs (image → Dis_l gain ‖Jδ‖²/‖δ‖² ≈ 0.005 under DCGAN's
+N(0, 0.02), 0.16 under PyTorch's), so the encoder's KL weighed ≈ β/gain² ≈ 200 against the feature NLL and
+the posterior collapsed. There l is read after that BatchNorm, inside the same [X̃; X] pass (``post_norm``).
+``dataset_defaults`` writes the reading into the run's config (:func:`models.blocks.dis_l_reading`).
 
 Updates: θ_Enc ← −∇(β L_prior + L_llike); θ_Dec ← −∇(γ L_llike − L_GAN); θ_Dis maximises L_GAN.
 Balancing (the paper is silent; the released code's ``GradientDescent`` in ``model/aegan.py``, followed here as
 ``balance="margin"``, the default): with Dis's costs −log Dis(x) (real batch) and −log(1 − Dis(·)) (the
-generated batch, x̃ and x_p), per-image means, Dis skips its step while either cost is below 0.68 − 0.4 (it is
-winning) and Dec skips its step while either is above 0.68 + 0.4; both step when both would skip; Enc always
+generated batch, x̃ and x_p), per-image means, Dis skips its step while either cost is below 0.68 − m (it is
+winning) and Dec skips its step while either is above 0.68 + m (m = 0.35: ``aegan.py`` ``train(..., gan_margin=0.35)``
+passes its default 0.35 to ``GradientDescent(margin=...)`` and no released script overrides it; 0.4 is only
+``GradientDescent``'s own class default); both step when both would skip; Enc always
 steps. Without it (``balance="none"``) Dis wins on digits at lr 1e-3 (its loss → 0.01), Dis_l stops carrying
 content and the posterior collapses (1–2 active units of 16, reconstructions keep the class of 31 % of test
 digits after 2,000 steps: docs/study.md).
@@ -33,11 +45,16 @@ L_llike never updates Dis and L_GAN never updates Enc (Larsen et al., "limiting 
 networks"; the code's ``ScaleGradient(0.0)(z)``).
 
 γ: the released code weighs the decoder's gradients as w·∇L_llike − (1 − w)·∇L_GAN with
-``recon_vs_gan_weight`` w = 1e-5 (CelebA; 5e-5 elsewhere), both terms summed over the batch and L_llike
-summed over 16,384 pre-BatchNorm features of a Glorot-initialised Dis, i.e. γ = w/(1 − w) ≈ 1e-5 on that
-feature scale. The feature scale is a property of the network, not of the loss, so the number does not
-transfer: we keep γ = 1 (both terms batch means, L_llike summed over features) and record the measurement
-on digits in docs/models-fidelity.md.
+``recon_vs_gan_weight`` w = 1e-5 (``cifar_aegan.py``) / 1e-6 (``celeba_aegan.py`` at HEAD; 5e-5 is
+``build_model``'s default), with ``discriminate_ae_recon=False`` (the GAN sees X_p only). Its L_llike is
+``NLLNormal`` summed over the Dis_l features *and over the batch* (``ex.sum(loss)``), its GAN term summed over
+the batch too, so the batch size cancels and γ_released = w/(1 − w) ≈ 1e-5 on a feature scale of 192·8·8 =
+12,288 (CIFAR) pre-BatchNorm features of a Glorot-initialised Dis. Here both terms are batch means and L_llike
+is summed over features, the same convention, so the released γ would transfer only if Dis_l's feature scale
+did; it does not (the gain from x̃ to Dis_l is a property of the network and its initialisation). We keep
+γ = 1 and log each term's gradient norm on x̃ (``grad_feature``, ``grad_gan``; docs/models-fidelity.md,
+Fidelity IV): at initialisation on digits@16 (width 32, 3 seeds) they are 202 (γ L_llike at γ = 1) and 0.66,
+so the released γ ≈ 1e-5 would leave the feature term 0.002, 0.3 % of the decoder's gradient.
 
 Scale: the encoder's effective KL weight against the summed feature NLL is β (tests/test_effective_kl_weight_vae_family.py).
 σ_z: ``sigma_z="learned"`` gives AVAE Fig. 5's x-independent σ_z (used in ``avae_table1``); default: the
@@ -57,7 +74,7 @@ from torch import Tensor
 
 from bench.data.base import DataSpec
 from bench.errors import ConfigError
-from models import blocks
+from models import blocks, grad_diagnostics
 from models.base import AVAE_BETA, GaussianEncoderDecoder, ModelConfig, RealBatches, bce_logits, kl_normal
 
 
@@ -72,8 +89,12 @@ class VAEGANConfig(ModelConfig):
     # while it is winning (its real or fake cost < equilibrium − margin), Dec skips its update while Dis is
     # losing (a cost > equilibrium + margin); both update when both would skip. "none": every net, every step.
     balance: Literal["margin", "none"] = "margin"
-    margin: float = 0.4
+    margin: float = 0.35  # aegan.py train(..., gan_margin=0.35) passes 0.35 (GradientDescent's own default 0.4)
     equilibrium: float = 0.68
+    # Where Dis_l is read (models.blocks.TrunkHead.layer_l): "pre_norm" = the deepest conv that a BatchNorm
+    # follows, before it (the released code, 32 px and up); "post_norm" = after that BatchNorm (16 px, where
+    # no BatchNorm precedes that conv); "auto" picks as dataset_defaults does (models.blocks.dis_l_reading).
+    dis_l: Literal["auto", "pre_norm", "post_norm"] = "auto"
 
     def validate(self) -> None:
         super().validate()
@@ -103,7 +124,7 @@ def decoder_gan_loss(d_rec: Tensor, d_prior: Tensor) -> Tensor:
 
 
 class VAEGAN(GaussianEncoderDecoder):
-    """Enc (μ, log σ²), Dec, Dis (BatchNorm critic; Dis_l = its last conv, before its BatchNorm)."""
+    """Enc (μ, log σ²), Dec, Dis (BatchNorm critic; Dis_l as ``cfg.dis_l`` reads it, module docstring)."""
 
     Config = VAEGANConfig
     paper = "Larsen et al. 2015 (VAE/GAN), Alg. 1; β on the KL as in AVAE §V"
@@ -116,7 +137,11 @@ class VAEGAN(GaussianEncoderDecoder):
 
     @classmethod
     def dataset_defaults(cls, spec: DataSpec) -> dict[str, Any]:
-        return {"beta": AVAE_BETA[spec.name]} if spec.name in AVAE_BETA else {}
+        """AVAE §V's β for the dataset; the Dis_l reading for its resolution (recorded in the run's config)."""
+        out: dict[str, Any] = {"dis_l": blocks.dis_l_reading(spec)}
+        if spec.name in AVAE_BETA:
+            out["beta"] = AVAE_BETA[spec.name]
+        return out
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"enc": self.adam(self.encoder_parameters()), "dec": self.adam(self.dec.parameters()),
@@ -132,7 +157,7 @@ class VAEGAN(GaussianEncoderDecoder):
         z_p = self.prior(len(x)) if z_p is None else z_p
         x_rec = self.decode(mu + (0.5 * logvar).exp() * eps)
         x_p = self.decode(z_p)
-        f_rec, f_real = self.dis.layer_l(torch.cat([x_rec, x])).chunk(2)  # one pass, shared BN statistics
+        f_rec, f_real = self.dis.layer_l(torch.cat([x_rec, x]), self.cfg.dis_l).chunk(2)  # one pass, shared BN statistics
         d_real, d_rec, d_prior = self.dis(torch.cat([x, x_rec, x_p])).chunk(3)
         prior = kl_normal(mu, logvar).mean()
         llike = feature_nll(f_rec, f_real)
@@ -145,6 +170,23 @@ class VAEGAN(GaussianEncoderDecoder):
         return {"enc_loss": self.cfg.beta * prior + llike, "dec_loss": self.cfg.gamma * llike + g_gan,
                 "dis_loss": d_loss, "prior": prior, "llike": llike, "gan_dec": g_gan,
                 "dis_real_cost": real_cost, "dis_fake_cost": fake_cost}
+
+    @torch.no_grad()
+    def diagnostics(self, probe: Tensor) -> dict[str, float]:
+        """Active units, and the gradient norm on x̃ of each term of the decoder's loss: ``grad_feature`` =
+        γ L_llike (one [x̃; x] pass), ``grad_gan`` = the x̃ part of the adversarial term, −log Dis(x̃)
+        (:mod:`models.grad_diagnostics`)."""
+        out = super().diagnostics(probe)
+
+        def terms(x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+            mu, logvar = self.posterior(x)
+            x_rec = self.decode(mu + (0.5 * logvar).exp() * torch.randn_like(mu)).detach().requires_grad_()
+            x_p = self.decode(self.prior(len(x))).detach()
+            f_rec, f_real = self.dis.layer_l(torch.cat([x_rec, x]), self.cfg.dis_l).chunk(2)
+            d_rec = self.dis(torch.cat([x, x_rec, x_p])).chunk(3)[1]
+            return x_rec, {"feature": self.cfg.gamma * feature_nll(f_rec, f_real), "gan": bce_logits(d_rec, 1.0)}
+
+        return out | grad_diagnostics.probe_terms(self, probe, terms)
 
     def balanced_updates(self, real_cost: float, fake_cost: float) -> tuple[bool, bool]:
         """(update Dec, update Dis) by the released code's rule (``GradientDescent.train_epoch``)."""

@@ -5,12 +5,14 @@ L_REC = λ1 MAE + λ2 MSE + λ3 (1 − SSIM) + λ4 ‖Sobel(x) − Sobel(x̃)‖
 (eqs. 5–7). The λ_i are calibrated as in §III: "we probed the loss components for 1 epoch and
 determined the weights" so that every term has the same scale ("if average L1 … was 30, then
 their L2 loss was about 900, so we determined λ_l1 as 30"): λ_MSE = 1 is the anchor and
-λ_i = mean(MSE term) / mean(term i) over a probe of one epoch. The probe is dry by default
-(``calibration=dry``): the untrained networks read one epoch of batches before the first update, with
-no parameter update and the BatchNorm statistics restored, and training then uses the fixed λ from its
-first step ("we probed the loss components for 1 epoch and determined the weights and used those
-weights in all the experiments thereafter"); ``calibration=running`` keeps the older reading (train
-from step 0 with the running ratios, frozen after the epoch). Fixed weights (``rec_weights``) skip it.
+λ_i = mean(MSE term) / mean(term i) over a probe of one epoch. Probing "for 1 epoch" implies training (an
+untrained network's losses do not change over an epoch; under the DCGAN initialisation x̃ ≈ 0 and the
+λ would be statistics of the data alone, λ_SSIM ≈ 500): the default ``calibration=trained`` trains a
+*throwaway copy* of the model for one epoch (with the running ratios as weights), takes λ from the terms it
+saw, then discards the copy and trains the model from its own initialisation with those λ frozen ("used
+those weights in all the experiments thereafter"; issue #26 §4). ``calibration=dry`` probes the untrained
+networks without any update (the previous default); ``calibration=running`` trains the model itself from
+step 0 with the running ratios, frozen after the epoch. Fixed weights (``rec_weights``) skip the probe.
 
 KL and TC weights: 1 (``kl_weight``, ``tc_weight``), as eq. 10 and Alg. 1 write L_VAE = L_REC + L_KL +
 L_KL-TC; the probe sets only the λ_i of eq. 5, whose "same scale" rule the paper states for the
@@ -32,6 +34,8 @@ loss falls back to the pixel terms it can compute (MAE and MSE, with λ3 = λ4 =
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -227,9 +231,10 @@ class VAESConfig(AVAESArchConfig):
     # λ1..λ5 for (MAE, MSE, 1 − SSIM, Sobel, Gabor); None → the one-epoch calibration of §III.
     rec_weights: tuple[float, float, float, float, float] | None = None
     calibration_steps: int = -1  # probe length; -1 → one epoch of the training split (§III)
-    # "dry" (§III): probe the terms on ``calibration_steps`` batches with no update, then train with the
-    # frozen λ; "running": train from step 0 with the running ratios, frozen after the probe (the old reading).
-    calibration: Literal["dry", "running"] = "dry"
+    # "trained" (§III, default): train a throwaway copy for the probe with the running ratios, then train the
+    # model from its own initialisation with the λ frozen; "dry": probe the untrained networks with no update;
+    # "running": train the model itself from step 0 with the running ratios, frozen after the probe.
+    calibration: Literal["trained", "dry", "running"] = "trained"
     kl_weight: float = 1.0  # weight of L_KL (eq. 10: 1)
     tc_weight: float = 1.0  # weight of L_KL-TC (eq. 10: 1)
     dataset_size: int = 0  # N of the MWS estimator; 0 → the training split's size (else the batch size)
@@ -276,6 +281,8 @@ class VAES(GaussianEncoderDecoder):
             self.calib.resolve(probe if probe is not None else 1)
         if cfg.calibration == "dry" and not bool(self.calib.frozen):
             self.dry_probe(real)  # before this step's forward pass, whose graph reads the BatchNorm buffers
+        if cfg.calibration == "trained" and not bool(self.calib.frozen):
+            self.trained_probe(real)
         mu, logvar = self.posterior(x)
         z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
         x_rec = self.decode(z)
@@ -307,6 +314,20 @@ class VAES(GaussianEncoderDecoder):
         for net, buffers in zip(nets, saved, strict=True):
             for name, buf in net.named_buffers():
                 buf.copy_(buffers[name])
+
+    def trained_probe(self, real: RealBatches) -> None:
+        """AVAE-S §III's probe on a throwaway copy: a deep copy of the model (same initial weights, its own
+        Adam on E and D) is trained for ``calib.target`` fresh batches on L_VAE with the running ratios as
+        weights (``calibration=running``); its frozen λ are then copied into this model's calibration, whose
+        networks, BatchNorm statistics and optimiser are untouched. The copy is discarded."""
+        probe = copy.deepcopy(self)
+        probe.cfg = dataclasses.replace(self.cfg, calibration="running")
+        opt = probe.adam(list(probe.enc.parameters()) + list(probe.dec.parameters()))
+        probe.optimizers = {"vae": opt}
+        while not bool(probe.calib.frozen):
+            out = VAES.vae_losses(probe, real(), real)
+            probe.update("vae", out["loss"])
+        self.calib.load_state_dict(probe.calib.state_dict())
 
     def train_step(self, real: RealBatches, step: int) -> dict[str, Tensor]:
         out = self.vae_losses(real(), real)

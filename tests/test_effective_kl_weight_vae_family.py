@@ -77,14 +77,15 @@ def _vae_gan(beta: float) -> float:
     return _effective_beta(out["enc_loss"], nll, _kl_ref(mu), mu)
 
 
-def _vae_began(kl_reduction: str, gamma: float = 0.1) -> float:
+def _vae_began(kl_reduction: str, gamma: float = 0.1, kl_weight: float = 1.0) -> float:
     torch.manual_seed(0)
     # beta (Khan's weight of L_s, the latent-similarity term) = 0: the encoder loss is then L_n + γ L_e only
-    model = VAEBEGAN(VAEBEGAN.Config(width=4, latent_dim=6, beta=0.0, gamma=gamma, kl_reduction=kl_reduction), SPEC)
+    model = VAEBEGAN(VAEBEGAN.Config(width=4, latent_dim=6, beta=0.0, gamma=gamma, kl_reduction=kl_reduction,
+                                     kl_weight=kl_weight), SPEC)
     x = _batch()
     mu = _fixed_posterior(model, len(x), 6)
     t = model.losses(x)
-    l_enc = t["L_n"] + model.cfg.beta * t["L_s"] + model.cfg.gamma * t["L_e"]  # Khan eq. 15
+    l_enc = model.cfg.kl_weight * t["L_n"] + model.cfg.beta * t["L_s"] + model.cfg.gamma * t["L_e"]  # Khan eq. 15
     nll = -Laplace(model.decode(mu), 1.0).log_prob(x).flatten(1).sum(1).mean()  # summed L1 = Laplace NLL
     return _effective_beta(l_enc, nll, _kl_ref(mu), mu)
 
@@ -95,6 +96,10 @@ CASES: list[tuple[str, Callable[[], float], float]] = [
     ("vae beta=10", lambda: _vae(10.0), 10.0),
     ("vae-gan beta=1", lambda: _vae_gan(1.0), 1.0),  # README: effective β = β against the summed feature NLL
     ("vae-gan beta=5", lambda: _vae_gan(5.0), 5.0),
+    ("vae-began elbo", lambda: _vae_began("elbo"), 1.0),  # the Laplace ELBO's weight, any γ
+    ("vae-began elbo gamma=0.5", lambda: _vae_began("elbo", 0.5), 1.0),
+    ("vae-began elbo kl_weight=10", lambda: _vae_began("elbo", 0.1, 10.0), 10.0),  # issue #26 sensitivity
+    ("vae-began elbo kl_weight=100", lambda: _vae_began("elbo", 0.1, 100.0), 100.0),
     ("vae-began pixel", lambda: _vae_began("pixel"), 1 / 0.1),  # README: default 1/γ = 10
     ("vae-began pixel gamma=0.5", lambda: _vae_began("pixel", 0.5), 1 / 0.5),
     ("vae-began sum", lambda: _vae_began("sum"), PIXELS / 0.1),  # README: literal reading |x|/γ ≈ 10⁴
@@ -108,5 +113,7 @@ def test_effective_kl_weight_matches_readme(case: str, measure: Callable[[], flo
 
 
 def test_vae_began_default_is_the_per_pixel_kl() -> None:
-    """The default must not be the literal (collapsing) reading."""
+    """The fair default must not be the literal (collapsing) reading; the ``paper`` preset is the literal print
+    (issue #26)."""
     assert VAEBEGAN.Config().kl_reduction == "pixel"
+    assert VAEBEGAN.paper_preset(SPEC)["kl_reduction"] == "sum"

@@ -237,13 +237,13 @@ def _real_batch_stats_encoding(enc: torch.nn.Module, x_real: torch.Tensor, x_fak
 def test_lz_encoder_uses_the_real_batch_statistics_when_asked() -> None:
     """``lz_norm_stats="real"`` (issue 19, point 9): μ_E(x_fake) in L_Z is E with the real batch's
     BatchNorm statistics (hand-walked reference), so one fake's code no longer depends on the other fakes
-    of its batch (the default); ``"fake"`` normalises the fakes by their own batch."""
+    of its batch; ``"fake"`` normalises the fakes by their own batch."""
     spec = DataSpec("tiny32", "image", (1, 32, 32))  # 32 px: two BatchNorms in E
     x = torch.rand(16, *spec.shape, generator=torch.Generator().manual_seed(1)) * 2 - 1
     x_fake = torch.rand(16, *spec.shape, generator=torch.Generator().manual_seed(2)) * 0.5
     for mode in ("real", "fake"):
         m = _model(spec=spec, lz_norm_stats=mode)
-        assert AVAE.Config().lz_norm_stats == "real"
+        assert AVAE.Config().lz_norm_stats == "fake"  # Fig. 4 literal (issue #26 §4)
         running = [b.clone() for name, b in m.enc.named_buffers() if "running" in name]
         with torch.no_grad():
             from models.avae import batch_stats_recorded

@@ -189,9 +189,10 @@ def test_began_blocks_shapes_and_layer_types() -> None:
     assert BEGANLSM.paper_preset(IMAGES)["lr"] == 5e-5
 
 
-@pytest.mark.parametrize(("reduction", "divisor"), [("mean", 4), ("sum", 1), ("pixel", 2)])
-def test_kl_reduction_divides_the_summed_kl(reduction: str, divisor: int) -> None:
-    """L_n = KL summed over dims (numpy) ÷ dim z = 4 (mean), ÷ 1 (sum, the literal eq. 3), ÷ |x| = 2 (pixel)."""
+@pytest.mark.parametrize(("reduction", "divisor"), [("mean", 4), ("sum", 1), ("pixel", 2), ("elbo", 2 / 0.1)])
+def test_kl_reduction_divides_the_summed_kl(reduction: str, divisor: float) -> None:
+    """L_n = KL summed over dims (numpy) ÷ dim z = 4 (mean), ÷ 1 (sum, the literal eq. 3), ÷ |x| = 2 (pixel),
+    × γ/|x| = 0.1/2 (elbo)."""
     torch.manual_seed(0)
     m = VAEBEGAN(small(kl_reduction=reduction), POINTS).eval()
     x = torch.randn(16, 2)

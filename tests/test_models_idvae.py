@@ -150,4 +150,4 @@ def test_step_dec_uses_last_shared_layer_features() -> None:
 
 def test_registered_variants() -> None:
     assert model_registry().get("idvae") is IDVAE and model_registry().get("idvae-r") is IDVAER
-    assert IDVAE.Config().gamma == 0.0 and IDVAER.Config().gamma == 1.0
+    assert IDVAE.Config().gamma == 0.0 and IDVAER.Config().gamma == 0.087  # issue #26 §2

@@ -161,12 +161,12 @@ def test_vaes_step_weights_sum_and_points_fallback() -> None:
 
 
 def test_dry_probe_makes_no_update_then_fixes_the_weights() -> None:
-    """AVAE-S §III, "we probed the loss components for 1 epoch and determined the weights and used
+    """``calibration=dry``. AVAE-S §III, "we probed the loss components for 1 epoch and determined the weights and used
     those weights in all the experiments thereafter": the default probe reads ``calibration_steps``
     fresh batches with the untrained networks (no optimiser step, BatchNorm statistics untouched),
     sets λ_i = mean L_MSE / mean L_i over them, and the first training step already uses those λ."""
     torch.manual_seed(0)
-    m = VAES(VAESConfig(**SMALL, calibration_steps=3), IMAGES)
+    m = VAES(VAESConfig(**SMALL, calibration_steps=3, calibration="dry"), IMAGES)
     m.optimizers = m.configure_optimizers()
     initial = copy.deepcopy(m)
     g = torch.Generator().manual_seed(4)
@@ -202,6 +202,59 @@ def test_dry_probe_makes_no_update_then_fixes_the_weights() -> None:
     assert float(out["rec"]) == pytest.approx(float((torch.tensor(w, dtype=raw.dtype) * raw).sum()), rel=1e-4)
     later = m.train_step(real, 1)
     assert len(drawn) == 5 and np.allclose([float(later[f"w_{t}"]) for t in vae_s.TERMS], w)
+
+
+def test_trained_probe_trains_a_throwaway_copy_then_freezes_the_weights() -> None:
+    """``calibration=trained`` (default, issue #26 §4): AVAE-S §III probes "for 1 epoch", which implies training.
+    A copy of the untrained model is trained on the probe's batches (running ratios as weights, its own Adam);
+    λ = the MSE term's mean over the terms it saw ÷ each term's mean; the model itself is untouched by the probe
+    (one optimiser step, one BatchNorm batch counted: its own first step) and trains with λ frozen. Reference: a
+    deep copy of the initial model trained by hand on the same batches with the same noise; its λ differ from the
+    untrained networks' (dry probe), since the losses change while it trains."""
+    torch.manual_seed(0)
+    m = VAES(VAESConfig(**SMALL, calibration_steps=3, lr=1e-2), IMAGES)
+    assert m.cfg.calibration == "trained"
+    m.optimizers = m.configure_optimizers()
+    initial = copy.deepcopy(m)
+    g = torch.Generator().manual_seed(4)
+    drawn: list[torch.Tensor] = []
+
+    def real() -> torch.Tensor:
+        drawn.append(torch.rand(8, 1, 32, 32, generator=g) * 2 - 1)
+        return drawn[-1]
+
+    torch.manual_seed(7)
+    out = m.train_step(real, 0)
+    assert len(drawn) == 4  # the training batch, then three probe batches
+    assert int(m.optimizers["vae"].state[m.optimizers["vae"].param_groups[0]["params"][0]]["step"]) == 1
+    tracked = [int(mod.num_batches_tracked) for mod in m.modules() if isinstance(mod, nn.BatchNorm2d)]
+    assert tracked and set(tracked) == {1}
+    # reference: the initial networks trained by hand on the three probe batches, weights = running ratios
+    torch.manual_seed(7)
+    ref = copy.deepcopy(initial)
+    opt = torch.optim.Adam(list(ref.enc.parameters()) + list(ref.dec.parameters()), lr=1e-2, betas=(0.5, 0.999))
+    sums = np.zeros(5)
+    for x in drawn[1:]:
+        mu, logvar = ref.posterior(x)
+        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        x_rec = ref.decode(z)
+        raw = vae_s.reconstruction_terms(x, x_rec)
+        sums += raw.detach().double().numpy()
+        w_now = torch.tensor(sums[1] / sums, dtype=raw.dtype)
+        loss = (w_now * raw).sum() + vae_s.kl_normal(mu, logvar).mean() + vae_s.total_correlation_mws(z, mu, logvar, 8)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    w = np.array([float(out[f"w_{t}"]) for t in vae_s.TERMS])
+    np.testing.assert_allclose(w, sums[1] / sums, rtol=1e-4)
+    dry = VAES(VAESConfig(**SMALL, calibration_steps=3, calibration="dry"), IMAGES)
+    dry.load_state_dict(initial.state_dict())
+    dry.optimizers = dry.configure_optimizers()
+    batches = iter(drawn)
+    torch.manual_seed(7)
+    dry.train_step(lambda: next(batches), 0)  # the same four batches: training batch, then the dry probe
+    w_dry = dry.calib.weights.double().numpy()
+    assert np.abs(w / w_dry - 1).max() > 0.01
 
 
 def test_kl_and_tc_weights_are_eq_10s_ones_and_not_calibrated() -> None:
