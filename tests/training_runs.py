@@ -10,6 +10,16 @@ from pathlib import Path
 import pytest
 
 from bench.run import RunSpec, execute
+from models.base import speedups
+
+# Seed-pinned training outcomes on the 2-D toys (mode coverage, BiGAN's inversion) were measured on the suite's
+# reference float path: the for-loop Adam and oneDNN for every layer, i.e. with issue #29's speed-ups off.
+# The speed-ups are the same math (tests/test_speed_equivalence.py: equal within 1e-4 relative over 20 float64
+# iterations; 4e-16 on grid25's WGAN-GP and BiGAN over 40), but a single float32 GAN run is chaotic: the fused
+# Adam's rounding alone moved seed 0 of WGAN-GP (lambda 0.1, 12k steps) from 0.73 to 0.23 high-quality samples,
+# inside the seed-to-seed spread the tests' docstrings record (0.37-0.73 over seeds 0-4). So these tests keep
+# the float path their pinned seeds were measured on.
+reference_float_path = speedups
 
 MODE_METRICS = ["modes", "hq_share", "mode_kl"]
 
@@ -37,7 +47,8 @@ def grid25_run(model: str, seed: int, steps: int, overrides: dict[str, object], 
     Returns the run's metrics record for the model-specific assertions."""
     spec = RunSpec(model=model, dataset="grid25", seed=seed, steps=steps, overrides=overrides, metrics=MODE_METRICS,
                    log_every=max(steps // 10, 1), checkpoint_every=10**9)
-    rec = execute(spec, run_dir, progress=False)
+    with reference_float_path(False):  # the float path its seed was measured on (see above)
+        rec = execute(spec, run_dir, progress=False)
     assert rec["status"] == "completed" and rec["step"] == steps
     log = read_log(run_dir)
     assert len(log) == 10 and all(all_finite(r) for r in log)  # the loss curve is finite
