@@ -160,6 +160,7 @@ def _cases() -> dict[str, tuple[list[str], str]]:
         "data download: unknown dataset": (["data", "download", "nosuch"], "unknown dataset 'nosuch'"),
         "data check: no name": (["data", "check"], "required: name"),
         "data check: unknown dataset": (["data", "check", "nosuch"], "unknown dataset 'nosuch'"),
+        "data check: odd padded size": (["data", "check", "fashion-mnist@33"], "28 plus an even number"),
         # evaluate
         "evaluate: no --fake": (["evaluate"], "required: --fake"),
         "evaluate: no such path": (["evaluate", "--fake", "{d}/missing", "--real", "digits"], "no such file"),
