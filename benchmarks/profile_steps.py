@@ -41,20 +41,11 @@ PHASES = ("forward", "backward", "optimiser", "data")
 
 
 def _instrumented_update(self: mb.Model, name: str, loss: torch.Tensor, *, retain_graph: bool = False) -> None:
-    """``Model.update`` with its backward and optimiser parts in profiler ranges (same arithmetic)."""
-    opt = self.optimizers[name]
-    params = [p for group in opt.param_groups for p in group["params"]]
+    """``Model.update`` with its backward and optimiser halves in profiler ranges (the same two calls)."""
     with record_function("backward"):
-        grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
+        params, grads = self.gradients(name, loss, retain_graph=retain_graph)
     with record_function("optimiser"):
-        fused = bool(opt.defaults.get("fused"))
-        for p, g in zip(params, grads, strict=True):
-            if fused and g is not None and g.stride() != p.stride():
-                g = torch.empty_like(p).copy_(g)
-            p.grad = g
-        opt.step()
-        for p in params:
-            p.grad = None
+        self.apply_gradients(name, params, grads)
 
 
 class _ProfiledStream:

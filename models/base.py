@@ -257,9 +257,20 @@ class Model(nn.Module):
     def update(self, name: str, loss: Tensor, *, retain_graph: bool = False) -> None:
         """Step optimiser ``name`` on ``loss``: gradients are taken only w.r.t. that optimiser's
         parameters (``torch.autograd.grad``), so a loss can never leak into another network."""
+        params, grads = self.gradients(name, loss, retain_graph=retain_graph)
+        self.apply_gradients(name, params, grads)
+
+    def gradients(self, name: str, loss: Tensor, *, retain_graph: bool = False
+                  ) -> tuple[list[Tensor], tuple[Tensor | None, ...]]:
+        """The backward half of :meth:`update`: optimiser ``name``'s parameters and the gradients of ``loss``
+        w.r.t. them (None where unused)."""
+        params = [p for group in self.optimizers[name].param_groups for p in group["params"]]
+        return params, torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
+
+    def apply_gradients(self, name: str, params: list[Tensor], grads: tuple[Tensor | None, ...]) -> None:
+        """The optimiser half of :meth:`update`: one step of optimiser ``name`` on ``grads``, then the gradients
+        are released."""
         opt = self.optimizers[name]
-        params = [p for group in opt.param_groups for p in group["params"]]
-        grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
         fused = bool(opt.defaults.get("fused"))
         for p, g in zip(params, grads, strict=True):
             if fused and g is not None and g.stride() != p.stride():

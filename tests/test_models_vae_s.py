@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -160,13 +161,12 @@ def test_vaes_step_weights_sum_and_points_fallback() -> None:
     assert float(po["w_mae"]) == pytest.approx(float(po["L_mse"] / po["L_mae"]), rel=1e-5)
 
 
-def test_dry_probe_makes_no_update_then_fixes_the_weights() -> None:
-    """``calibration=dry``. AVAE-S §III, "we probed the loss components for 1 epoch and determined the weights and used
-    those weights in all the experiments thereafter": the default probe reads ``calibration_steps``
-    fresh batches with the untrained networks (no optimiser step, BatchNorm statistics untouched),
-    sets λ_i = mean L_MSE / mean L_i over them, and the first training step already uses those λ."""
+def first_step_with_probe(**cfg: object) -> tuple[VAES, VAES, list[torch.Tensor], Callable[[], torch.Tensor], dict]:
+    """A small VAE-S's first training step, which runs the calibration probe on three fresh batches:
+    (model, a copy of it before the step, the batches drawn, the batch source, the step's outputs). Checks
+    that the probe left the model as one training step does: one optimiser step, one BatchNorm batch counted."""
     torch.manual_seed(0)
-    m = VAES(VAESConfig(**SMALL, calibration_steps=3, calibration="dry"), IMAGES)
+    m = VAES(VAESConfig(**SMALL, calibration_steps=3, **cfg), IMAGES)
     m.optimizers = m.configure_optimizers()
     initial = copy.deepcopy(m)
     g = torch.Generator().manual_seed(4)
@@ -182,6 +182,15 @@ def test_dry_probe_makes_no_update_then_fixes_the_weights() -> None:
     assert int(m.optimizers["vae"].state[m.optimizers["vae"].param_groups[0]["params"][0]]["step"]) == 1
     tracked = [int(mod.num_batches_tracked) for mod in m.modules() if isinstance(mod, nn.BatchNorm2d)]
     assert tracked and set(tracked) == {1}  # only the training forward counted: the probe's were undone
+    return m, initial, drawn, real, out
+
+
+def test_dry_probe_makes_no_update_then_fixes_the_weights() -> None:
+    """``calibration=dry``. AVAE-S §III, "we probed the loss components for 1 epoch and determined the weights and used
+    those weights in all the experiments thereafter": the default probe reads ``calibration_steps``
+    fresh batches with the untrained networks (no optimiser step, BatchNorm statistics untouched),
+    sets λ_i = mean L_MSE / mean L_i over them, and the first training step already uses those λ."""
+    m, initial, drawn, real, out = first_step_with_probe(calibration="dry")
     # the reference: the initial networks on the three probe batches, the same noise draws
     torch.manual_seed(7)
     rng = torch.get_rng_state()
@@ -211,24 +220,8 @@ def test_trained_probe_trains_a_throwaway_copy_then_freezes_the_weights() -> Non
     (one optimiser step, one BatchNorm batch counted: its own first step) and trains with λ frozen. Reference: a
     deep copy of the initial model trained by hand on the same batches with the same noise; its λ differ from the
     untrained networks' (dry probe), since the losses change while it trains."""
-    torch.manual_seed(0)
-    m = VAES(VAESConfig(**SMALL, calibration_steps=3, lr=1e-2), IMAGES)
+    m, initial, drawn, real, out = first_step_with_probe(lr=1e-2)
     assert m.cfg.calibration == "trained"
-    m.optimizers = m.configure_optimizers()
-    initial = copy.deepcopy(m)
-    g = torch.Generator().manual_seed(4)
-    drawn: list[torch.Tensor] = []
-
-    def real() -> torch.Tensor:
-        drawn.append(torch.rand(8, 1, 32, 32, generator=g) * 2 - 1)
-        return drawn[-1]
-
-    torch.manual_seed(7)
-    out = m.train_step(real, 0)
-    assert len(drawn) == 4  # the training batch, then three probe batches
-    assert int(m.optimizers["vae"].state[m.optimizers["vae"].param_groups[0]["params"][0]]["step"]) == 1
-    tracked = [int(mod.num_batches_tracked) for mod in m.modules() if isinstance(mod, nn.BatchNorm2d)]
-    assert tracked and set(tracked) == {1}
     # reference: the initial networks trained by hand on the three probe batches, weights = running ratios
     torch.manual_seed(7)
     ref = copy.deepcopy(initial)

@@ -82,38 +82,44 @@ def margin(b: Sequence[float]) -> float:
     return MARGIN * abs(float(_arr(b).mean()))
 
 
-def eq_test(a: Sequence[float], b: Sequence[float]) -> TestResult | None:
-    """TOST: p₁ of H₀ a − b ≤ −δ, p₂ of H₀ a − b ≥ δ, p = max(p₁, p₂); the 90 % Welch interval of a − b."""
+def _margin_comparison(a: Sequence[float], b: Sequence[float]
+                       ) -> tuple[np.ndarray, np.ndarray, float, float, float, float] | None:
+    """What the margin tests share: the two samples, the margin δ (of b), the difference of means a − b and
+    its Welch standard error and degrees of freedom; None below two values a side."""
     x, y = _arr(a), _arr(b)
     if len(x) < 2 or len(y) < 2:
         return None
-    delta, diff = margin(y), float(x.mean() - y.mean())
     se, df = _welch_se_df(x, y)
+    return x, y, margin(y), float(x.mean() - y.mean()), se, df
+
+
+def _margin_result(p: float, diff: float, half: float, x: np.ndarray, y: np.ndarray, delta: float) -> TestResult:
+    return TestResult(p, diff, diff - half, diff + half, len(x), len(y), float(x.mean()), float(y.mean()), delta=delta)
+
+
+def eq_test(a: Sequence[float], b: Sequence[float]) -> TestResult | None:
+    """TOST: p₁ of H₀ a − b ≤ −δ, p₂ of H₀ a − b ≥ δ, p = max(p₁, p₂); the 90 % Welch interval of a − b."""
+    if (c := _margin_comparison(a, b)) is None:
+        return None
+    x, y, delta, diff, se, df = c
     if se == 0:
-        p = 0.0 if abs(diff) < delta else 1.0
-        return TestResult(p, diff, diff, diff, len(x), len(y), float(x.mean()), float(y.mean()), delta=delta)
+        return _margin_result(0.0 if abs(diff) < delta else 1.0, diff, 0.0, x, y, delta)
     p1 = float(sps.t.sf((diff + delta) / se, df))
     p2 = float(sps.t.cdf((diff - delta) / se, df))
-    half = float(sps.t.ppf(0.95, df)) * se
-    return TestResult(max(p1, p2), diff, diff - half, diff + half, len(x), len(y), float(x.mean()), float(y.mean()),
-                      delta=delta)
+    return _margin_result(max(p1, p2), diff, float(sps.t.ppf(0.95, df)) * se, x, y, delta)
 
 
 def ni_test(a: Sequence[float], b: Sequence[float], lower_is_better: bool) -> TestResult | None:
     """Non-inferiority of a to b: one-sided Welch p of H₀ a − b ≥ δ (distance) or a − b ≤ −δ (score); the
     two-sided 95 % Welch interval of a − b (wholly beyond δ: inferior)."""
-    x, y = _arr(a), _arr(b)
-    if len(x) < 2 or len(y) < 2:
+    if (c := _margin_comparison(a, b)) is None:
         return None
-    delta, diff = margin(y), float(x.mean() - y.mean())
-    se, df = _welch_se_df(x, y)
+    x, y, delta, diff, se, df = c
     if se == 0:
         ok = diff < delta if lower_is_better else diff > -delta
-        return TestResult(0.0 if ok else 1.0, diff, diff, diff, len(x), len(y), float(x.mean()), float(y.mean()),
-                          delta=delta)
+        return _margin_result(0.0 if ok else 1.0, diff, 0.0, x, y, delta)
     p = float(sps.t.cdf((diff - delta) / se, df)) if lower_is_better else float(sps.t.sf((diff + delta) / se, df))
-    half = float(sps.t.ppf(0.975, df)) * se
-    return TestResult(p, diff, diff - half, diff + half, len(x), len(y), float(x.mean()), float(y.mean()), delta=delta)
+    return _margin_result(p, diff, float(sps.t.ppf(0.975, df)) * se, x, y, delta)
 
 
 def r_test(a: Sequence[float], real: float) -> TestResult | None:
