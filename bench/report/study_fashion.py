@@ -34,6 +34,7 @@ from bench.report import plan_findings as pf
 from bench.report import study_tables as st
 from bench.report import study_verdicts as sv
 from bench.report import sweep_boxplot
+from bench.report.equilibrium import write_equilibrium
 from bench.report.load import ReportInputError, read_summary
 from bench.report.published import PublishedValues, load_published
 from bench.report.study import COLUMNS, REFERENCE_FILE, fmt, md_table, p_text, schedule_text, signed
@@ -350,6 +351,11 @@ def write_fashion_report(out: str | Path, tables: list[StudyTable], edition_tabl
             if p.exists():
                 md.append(f"![{p.stem}]({p.relative_to(out)})")
                 body += htmlmod.embed_png(p)
+        if eq_files := write_equilibrium(out / t.key):  # k_t and M of the BEGAN-style runs, from their logs
+            md += ["", "BEGAN's equilibrium (from the runs' logs; `equilibrium.csv`): k_t (Khan eq. 12) and the "
+                   "convergence measure M (§3.4) against the iteration.", "", f"![equilibrium]({eq_files[1].relative_to(out)})"]
+            body += "<p>BEGAN's equilibrium: k_t (Khan eq. 12) and M (§3.4) from the runs' logs.</p>"
+            body += htmlmod.embed_png(eq_files[1])
         md_tables += md + [""]
         sections.append((t.title, body))
         if not data.is_sweep():  # the sweep has no τ, and its curves would pool its lr settings
