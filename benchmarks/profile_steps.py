@@ -65,14 +65,15 @@ def split_iteration(config: Config, *, on: bool, iterations: int) -> dict[str, A
     trainer = build_arm(config.spec, on=on)
     start = max(config.steps // 2, 3)
     torch.manual_seed(0)
-    run_steps(trainer, start - 3, 3)
+    with mb.speedups(on):
+        run_steps(trainer, start - 3, 3)
     stream = _ProfiledStream(trainer.stream)
     original = mb.Model.update
     mb.Model.update = _instrumented_update  # type: ignore[method-assign]
     try:
         trainer.model.train()
         t0 = time.perf_counter()
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with mb.speedups(on), profile(activities=[ProfilerActivity.CPU]) as prof:  # the steps read the switch too
             for i in range(iterations):
                 with record_function("iteration"):
                     trainer.model.train_step(stream, start + i)

@@ -129,18 +129,24 @@ def compare(config: Config, arms: dict[str, dict[str, Any]], *, rounds: int, per
     trainers = {name: build_arm(config.spec, **kw) for name, kw in arms.items()}
     names = list(trainers)
     start = max(trainers[names[0]].steps // 2, warmup)
+    # the switch is read at construction (fused Adam, native convolution layers) and while stepping (functional
+    # convolutions, e.g. VAE-S's filters): each arm steps inside its own setting
+    on = {name: bool(kw.get("on", True)) for name, kw in arms.items()}
     for name in names:
         torch.manual_seed(10_000)
-        run_steps(trainers[name], start - warmup, warmup)
+        with speedups(on[name]):
+            run_steps(trainers[name], start - warmup, warmup)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         for name in names if r % 2 == 0 else names[::-1]:
             torch.manual_seed(20_000 + r)
-            t0 = time.perf_counter()
-            run_steps(trainers[name], start + r * per_round, per_round)
-            times[name].append((time.perf_counter() - t0) / per_round * 1e3)
+            with speedups(on[name]):
+                t0 = time.perf_counter()
+                run_steps(trainers[name], start + r * per_round, per_round)
+                times[name].append((time.perf_counter() - t0) / per_round * 1e3)
     torch.manual_seed(30_000)
-    flops, ops = count_flops(trainers[names[-1]], start + rounds * per_round)
+    with speedups(on[names[-1]]):
+        flops, ops = count_flops(trainers[names[-1]], start + rounds * per_round)
     ms = {n: statistics.median(times[n]) for n in names}
     paired = [a / b for a, b in zip(times[names[0]], times[names[-1]], strict=True)]
     return {"label": config.label, "model": config.spec.model, "overrides": config.spec.overrides,

@@ -82,6 +82,9 @@ class BEGANLSMConfig(ModelConfig):
     # BEGAN's released code evaluates D on ``tf.concat([G, x], 0)`` (carpedm20/BEGAN-tensorflow ``trainer.py``;
     # BEGAN's blocks have no BatchNorm, so there the two are the same). Measured in docs/models-fidelity.md.
     disc_pass: Literal["separate", "joint"] = "separate"
+    # How the VAE's decoder sees z_v (posterior samples, eq. 4) and z_g (prior samples): "joint" = one pass on
+    # [z_v; z_g]; "separate" = one pass each. See VAEBEGAN.
+    dec_pass: Literal["joint", "separate"] = "separate"
 
     def validate(self) -> None:
         super().validate()
@@ -276,8 +279,11 @@ class VAEBEGAN(_AEDiscriminatorModel):
         """Every term of Khan eqs. 2, 3, 7, 9 for the batch ``x`` (graph kept for the updates)."""
         mu, logvar = self.posterior(x)
         z_v = mu + (0.5 * logvar).exp() * torch.randn_like(mu)  # eq. 4
-        x_v = self.decode(z_v)
-        x_g = self.decode(self.prior(len(x)))
+        z_g = self.prior(len(x))
+        if self.cfg.dec_pass == "joint":  # one decoder pass on [z_v; z_g]: shared BatchNorm statistics
+            x_v, x_g = self.decode(torch.cat([z_v, z_g])).chunk(2)
+        else:
+            x_v, x_g = self.decode(z_v), self.decode(z_g)
         (z_d, z_vp, z_gp), (r_d, r_v, r_g) = self.discriminate(x, x_v, x_g)
         return {
             "L_e": l1_energy(x, x_v),  # eq. 2

@@ -63,9 +63,10 @@ def _losses(spec, tmp: Path, iterations: int = ITERATIONS, dtype: torch.dtype = 
         torch.manual_seed(spec.seed)
         out = []
         trainer.model.train()
-        for step in range(iterations):
-            logged = trainer.model.train_step(stream, step)
-            out.append({k: float(v) for k, v in logged.items()})
+        with mb.speedups(arm.get("on", True)):  # steps read the switch too (VAE-S's functional convolutions)
+            for step in range(iterations):
+                logged = trainer.model.train_step(stream, step)
+                out.append({k: float(v) for k, v in logged.items()})
     finally:
         torch.set_default_dtype(default)
     return out
