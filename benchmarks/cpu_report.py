@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+TARGET_RATIO = 1.4  # issue #29's acceptance: summed per-iteration time over the study's configurations
+
 
 def _load(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
@@ -30,10 +32,14 @@ def ab_section(ab: dict[str, Any], peak: dict[str, Any] | None) -> list[str]:
            "(`Model.adam`, with gradients copied into their parameter's layout where they differ: `Model.update`); "
            "on the CPU in fp32, the image-output transposed convolutions' forward pass and the image-input "
            "convolutions' input gradient on PyTorch's native kernel instead of oneDNN's ~10x slower one for those "
-           "shapes (`models.base.use_native_output_convolutions`, applied by the trainer); DCGAN's fakes for D's "
-           "update without a graph. `channels_last` stays per model (`bench/trainer.py` `CHANNELS_LAST_FASTER`, "
-           "empty: no model measured faster, `step_ab-cpu-channels_last.json`). Losses equal off and on within 1e-4 "
-           "relative over 20 iterations (`tests/test_speed_equivalence.py`).", "", _prov(ab), "",
+           "shapes (`models.base.use_native_output_convolutions`, applied by the trainer), and the same for the input "
+           "gradient of VAE-S/AVAE-S's fixed Sobel and Gabor filters (`models.base.conv2d_native_input_grad`); "
+           "DCGAN's fakes for D's update without a graph. `channels_last` stays per model (`bench/trainer.py` "
+           "`CHANNELS_LAST_FASTER`, empty: no model measured faster, `step_ab-cpu-channels_last.json`). Losses equal off "
+           "and on within 1e-4 "
+           "relative over 20 iterations (`tests/test_speed_equivalence.py`). Each arm runs inside its own setting "
+           "(`models.base.speedups`); before commit 7d416df the trainer's runtime switches stayed on in the off arm "
+           "too, so the A/B of earlier commits understated the gain.", "", _prov(ab), "",
            f"Speed-ups off (`BENCH_SPEEDUPS=0`: the code paths before issue #29) against on (the default), same "
            f"process, same initial weights, same batches and random numbers, {ab['rounds']} interleaved rounds of "
            f"{ab['per_round']} main iterations per arm, {ab['threads']} torch thread; ms = median over rounds of an "
@@ -68,7 +74,12 @@ def ab_section(ab: dict[str, Any], peak: dict[str, Any] | None) -> list[str]:
             out.append(f"- **{group}** ({s['configs']} configurations): summed per-iteration time {s['sum_ms_off']:.0f} ms "
                        f"off vs {s['sum_ms_on']:.0f} ms on, **{s['ratio_summed']:.2f}x**; weighted by each "
                        f"configuration's training steps (one seed's training time, {s['training_s_off'] / 60:.0f} vs "
-                       f"{s['training_s_on'] / 60:.0f} min at this load): **{s['ratio_step_weighted']:.2f}x**.")
+                       f"{s['training_s_on'] / 60:.0f} min at this load): **{s['ratio_step_weighted']:.2f}x**."
+                       + (f" Issue #29 asks for ≥ {TARGET_RATIO}x summed over the study's configurations: "
+                          + ("met." if s["ratio_summed"] >= TARGET_RATIO else
+                             "not met; what remains is convolution kernels running at a fraction of the peak (the "
+                             "columns above and the profile below), which the switches here cannot change.")
+                          if group == "study" else ""))
     return out + [""]
 
 
