@@ -99,8 +99,10 @@ def conv2d_native_input_grad(x: Tensor, weight: Tensor, bias: Tensor | None = No
                              padding: int = 0, dilation: int = 1, groups: int = 1) -> Tensor:
     """``torch.nn.functional.conv2d`` (integer stride/padding/dilation) with its input gradient on PyTorch's native
     CPU kernel where a gradient is needed (:class:`NativeInputGradConv2d`'s rule, for functional convolutions of
-    one-channel images such as VAE-S's fixed Sobel/Gabor filters); elsewhere exactly ``conv2d``."""
-    if x.device.type != "cpu" or not torch.is_grad_enabled() or not (x.requires_grad or weight.requires_grad):
+    one-channel images such as VAE-S's fixed Sobel/Gabor filters) in fp32; elsewhere (another device, bf16 or
+    an autocast region, no gradient) exactly ``conv2d``."""
+    if (x.device.type != "cpu" or not torch.is_grad_enabled() or not (x.requires_grad or weight.requires_grad)
+            or x.dtype != torch.float32 or weight.dtype != torch.float32 or torch.is_autocast_enabled("cpu")):
         return nn.functional.conv2d(x, weight, bias, stride, padding, dilation, groups)
     return _ConvNativeInputGrad.apply(x, weight, bias, [stride] * 2, [padding] * 2, [dilation] * 2, groups)
 

@@ -84,9 +84,13 @@ def _vae_began(kl_reduction: str, gamma: float = 0.1, kl_weight: float = 1.0) ->
                                      kl_weight=kl_weight), SPEC)
     x = _batch()
     mu = _fixed_posterior(model, len(x), 6)
+    z_g = torch.randn(len(x), 6, generator=torch.Generator().manual_seed(11))
+    model.prior = lambda n: z_g  # type: ignore[method-assign]
     t = model.losses(x)
     l_enc = model.cfg.kl_weight * t["L_n"] + model.cfg.beta * t["L_s"] + model.cfg.gamma * t["L_e"]  # Khan eq. 15
-    nll = -Laplace(model.decode(mu), 1.0).log_prob(x).flatten(1).sum(1).mean()  # summed L1 = Laplace NLL
+    # the decoder runs once on [z_v; z_g] (dec_pass="joint", shared BatchNorm statistics): decode μ the same way
+    x_v = model.decode(torch.cat([mu, z_g]))[: len(x)]
+    nll = -Laplace(x_v, 1.0).log_prob(x).flatten(1).sum(1).mean()  # summed L1 = Laplace NLL
     return _effective_beta(l_enc, nll, _kl_ref(mu), mu)
 
 

@@ -150,6 +150,7 @@ SHIPPED = {  # cells = Σ_models datasets × grid points × seeds, counted by ha
     "study_avaes_table3": 4 * 1 * 5,
     "study_khan_table1": 2 * 1 * 5,
     "study_alphagan": 4 * 1 * 5,
+    "fidelity4_readings": 3 * 1 * 5 + 2 * 1 * 5,  # vae-began at β_eff 1, 10, 100; avae lz_norm_stats fake, real
 }
 
 
