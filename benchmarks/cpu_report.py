@@ -36,8 +36,8 @@ def ab_section(ab: dict[str, Any], peak: dict[str, Any] | None) -> list[str]:
            "gradient of VAE-S/AVAE-S's fixed Sobel and Gabor filters (`models.base.conv2d_native_input_grad`); "
            "DCGAN's fakes for D's update without a graph. `channels_last` stays per model (`bench/trainer.py` "
            "`CHANNELS_LAST_FASTER`, empty: no model measured faster, `step_ab-cpu-channels_last.json`). Losses equal off "
-           "and on within 1e-4 "
-           "relative over 20 iterations (`tests/test_speed_equivalence.py`). Each arm runs inside its own setting "
+           "and on within 1e-4 relative over 20 iterations (`tests/test_speed_equivalence.py`). Each arm runs inside "
+           "its own setting "
            "(`models.base.speedups`); before commit 7d416df the trainer's runtime switches stayed on in the off arm "
            "too, so the A/B of earlier commits understated the gain.", "", _prov(ab), "",
            f"Speed-ups off (`BENCH_SPEEDUPS=0`: the code paths before issue #29) against on (the default), same "
