@@ -90,17 +90,20 @@ def test_joint_decoder_pass_is_one_call_on_the_concatenation() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("latent", [16, 32])
 @pytest.mark.parametrize("init", ["dcgan", "pytorch"])
-def test_vae_began_learns_under_both_initialisations_at_the_fair_settings(init: str, tmp_path: Path) -> None:
-    """Issue #26 §3's acceptance at latent 16 (the suite's bench and study latent), the default KL scale and the joint
-    decoder pass: digits (32 px), lr 2e-4, batch 64, width 16, 600 iterations. Measured: test MSE 0.0063 (DCGAN's
-    initialisation) and 0.0151 (PyTorch's), 16 of 16 active units. With one decoder pass per batch (the code before)
-    DCGAN's initialisation gave 0.084 at 600 iterations and 0.112 at 1,500 (worse than the mean image, 0.047), with
-    16 active units: the eval-mode decoder, not the posterior, failed (docs/models-fidelity.md §IV.3). The bound
-    0.03 leaves room for platform differences."""
-    rec, log = fair_run(tmp_path, steps=600, init=init, latent_dim=16)
+def test_vae_began_learns_under_both_initialisations_at_the_fair_settings(init: str, latent: int, tmp_path: Path
+                                                                        ) -> None:
+    """Issue #26 §3's acceptance with the default KL scale and the joint decoder pass: digits (32 px), lr 2e-4,
+    batch 64, width 16, 600 iterations, at the issue's latent 32 (its PyTorch-initialised run had "32 of 32 active
+    units") and at latent 16 (the suite's bench and study latent). Measured at 600 iterations: latent 16, test MSE
+    0.0063 (DCGAN's initialisation) and 0.0151 (PyTorch's); latent 32, 0.0113 and 0.0125, every unit active. At
+    1,500 iterations, latent 32: 0.0056 and 0.0072 (the issue measured 0.093 under DCGAN's initialisation with two
+    decoder passes, 0.0076 under PyTorch's). The mean image scores 0.047; the bound 0.03 leaves room for platform
+    differences (docs/models-fidelity.md §IV.3)."""
+    rec, log = fair_run(tmp_path, steps=600, init=init, latent_dim=latent)
     assert rec["mse"] < 0.03 < MEAN_IMAGE_MSE
-    assert log[-1]["active_units"] >= 8 and "k_t" in log[-1]
+    assert log[-1]["active_units"] >= latent // 2 and "k_t" in log[-1]
 
 
 @pytest.mark.slow
@@ -116,10 +119,12 @@ def test_vae_began_at_the_elbo_kl_scale_learns_under_both_initialisations(init: 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue #26 §3 open at latent 128: DCGAN's initialisation and the per-pixel KL "
-                   "(β_eff = 10) close every unit (0 active units from step 100, joint decoder pass included)")
+@pytest.mark.xfail(strict=True, reason="known limitation (issue #26 §3): at width 16 and latent 128, DCGAN's "
+                   "initialisation and the per-pixel KL (β_eff = 10) close every unit (0 active units from step 100, "
+                   "joint decoder pass included); latent 16, 32 and 64 learn")
 def test_vae_began_default_learns_under_dcgan_init_at_latent_128(tmp_path: Path) -> None:
-    """The config's default latent 128 at the fair optimiser settings: measured 0 active units at every log step to
-    1,500 iterations, L_e 0.60 → 0.51 (docs/models-fidelity.md §IV.3)."""
+    """The config's default latent 128 with width 16 at the fair optimiser settings: measured 0 active units at every
+    log step to 1,500 iterations, L_e 0.60 → 0.51. Latent 64 learns (600 iterations: test MSE 0.0134, 64 of 64
+    active units), as does the standard budget's width 128 at latent 128 (docs/models-fidelity.md §IV.3)."""
     rec, log = fair_run(tmp_path, steps=200, init="dcgan")
     assert rec["mse"] < 0.03 and log[-1]["active_units"] >= 8

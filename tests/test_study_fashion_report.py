@@ -116,6 +116,13 @@ def test_length_decisions_are_written_and_shown(report: tuple[Path, str]) -> Non
     up = set(dec[dec["still_improving"]]["configuration"])
     assert up and all(c.startswith("dcgan") for c in up)  # only dcgan rises (20 % over the quarter)
     assert "↑" in md.split("## Khan")[1].split("\n## ")[0]  # dcgan is in Khan's table: flagged there
+    # §5.6's summary line: dcgan rises by construction in each of its 4 configurations (the shared fair-lr run of
+    # AVAE Table I and Khan's table, and the sweep's 3 lrs); nothing else does
+    line = next(ln for ln in md.splitlines() if ln.startswith("Still improving at their final length"))
+    n_conf = dec["configuration"].nunique()
+    assert f"(4 of {n_conf} configurations;" in line and len(up) == 4
+    listed = line.split("): ", 1)[1].split(". Which")[0]
+    assert all(c in listed for c in up) and listed.count("dcgan") == 4
 
 
 def test_a_diverged_configuration_leaves_tau_and_is_shown_placed_last(report: tuple[Path, str]) -> None:

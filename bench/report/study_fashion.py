@@ -382,7 +382,12 @@ def write_fashion_report(out: str | Path, tables: list[StudyTable], edition_tabl
                              "change": [f"{v:+.1%}" if math.isfinite(v) else "—" for v in dec_view["relative_change"]],
                              "p": [p_text(v) if math.isfinite(v) else "—" for v in dec_view["p"]],
                              "still improving": dec_view["still"]}).set_index("configuration")
-        dec_md += [md_table(show), ""]
+        final = decisions[decisions["length"] == decisions.groupby("configuration")["length"].transform("max")]
+        up = sorted(set(final[final["still_improving"].astype(bool)]["configuration"]))
+        dec_md += [md_table(show), "", f"Still improving at their final length ({len(up)} of "
+                   f"{decisions['configuration'].nunique()} configurations; flagged ↑ in the tables): "
+                   f"{', '.join(up) or 'none'}. Which doublings ran, and why (§5.4–5.5: the CPU budget), is in "
+                   "`sessions.md`.", ""]
         dec_html = htmlmod.frame_html(show)
     else:
         dec_md += ["No curves yet.", ""]
