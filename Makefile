@@ -7,6 +7,7 @@ DATASET   ?=
 BUDGET    ?=
 DATA_ROOT ?=
 DEVICE    ?= cpu
+EDITION   ?=
 OFFLINE   ?=
 CONFIG    ?= bench/sweeps/smoke.yaml
 EXECUTOR  ?= local
@@ -29,7 +30,7 @@ bench: setup
 	$(BIN)/python -m bench bench $(if $(BUDGET),--budget $(BUDGET)) $(if $(DATASET),--dataset $(DATASET)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) --device $(DEVICE) $(if $(filter 1,$(OFFLINE)),--offline)
 
 study: setup
-	$(BIN)/python -m bench study --device $(DEVICE) $(if $(filter 1,$(REPORT_ONLY)),--report-only)
+	$(BIN)/python -m bench study $(if $(EDITION),--edition $(EDITION)) --device $(DEVICE) $(if $(filter 1,$(REPORT_ONLY)),--report-only)
 
 sweep: setup
 	$(BIN)/python -m bench sweep $(CONFIG) --executor $(EXECUTOR)
