@@ -11,13 +11,15 @@ totals over ``--iterations`` main iterations (steps from ``steps // 2`` on, afte
 on (the default) or off (``--off``). The profiler adds a per-operator cost, so the split is a share, and the
 absolute times are those of benchmarks/step_ab.py. The five operators with the most self time are listed too.
 
-Run split (``--runs``): a real ``bench.run.execute`` of a configuration at its sweep's settings, shortened to
-``--run-steps`` iterations with its learning curve evaluated every ``--run-steps`` (one point), each phase timed;
-the study's full runs are then extrapolated: training = per-iteration time × steps, curve = one point's time ×
-steps / 250 (its ``curve_every``), final evaluation as measured.
+Run split (``--runs``, default all 19): a real ``bench.run.execute`` of a configuration at its sweep's settings,
+shortened to ``--run-steps`` iterations, logging every 50 steps as a real run does (each log step computes the
+model's diagnostics on the fixed probe: active units, the decoder's per-term gradient norms) and with its learning
+curve evaluated every ``--run-steps`` (one point), each phase timed; the study's full runs are then extrapolated:
+training = per-iteration time × steps, log steps = one log step's time × steps / ``log_every``, curve = one
+point's time × steps / ``curve_every``, final evaluation (metric battery + sample grids) as measured.
 
     python -m benchmarks.profile_steps                 # → results/perf/profile_steps-cpu.json
-    python -m benchmarks.profile_steps --runs vae,dcgan,avae --run-steps 100
+    python -m benchmarks.profile_steps --runs vae,dcgan,avae --run-steps 100 --skip-iterations
 """
 
 from __future__ import annotations
@@ -95,14 +97,27 @@ def split_iteration(config: Config, *, on: bool, iterations: int) -> dict[str, A
 def split_run(config: Config, *, run_steps_n: int) -> dict[str, Any]:
     """A shortened real run of ``config`` (``bench.run.execute``) with its phases timed."""
     import bench.run as runmod
+    import bench.trainer as trainermod
 
     spec = config.spec
     curve_every = spec.curve_every or 0
-    short = runmod.RunSpec(**{**spec.__dict__, "steps": run_steps_n, "log_every": run_steps_n,
+    log_every = spec.log_every
+    if run_steps_n % log_every:
+        raise ValueError(f"--run-steps must be a multiple of the runs' log_every ({log_every})")
+    short = runmod.RunSpec(**{**spec.__dict__, "steps": run_steps_n, "log_every": log_every,
                               "curve_every": run_steps_n if spec.curve else 0, "checkpoint_every": 10 * run_steps_n})
-    times = {"curve": 0.0, "final_evaluation": 0.0, "grids": 0.0}
-    curve_points = [0]
+    times = {"log_steps": 0.0, "curve": 0.0, "final_evaluation": 0.0, "grids": 0.0}
+    curve_points, log_points = [0], [0]
     orig_curve, orig_eval, orig_grids = runmod.curve_function, runmod.evaluate_model, runmod.write_grids
+    orig_flush = trainermod.Trainer._flush
+
+    def flush(self: Any, window: Any, step: int) -> Any:  # a log step: diagnostics, the log line (and a curve point)
+        t0, curve_before = time.perf_counter(), times["curve"]
+        try:
+            return orig_flush(self, window, step)
+        finally:
+            times["log_steps"] += time.perf_counter() - t0 - (times["curve"] - curve_before)
+            log_points[0] += 1
 
     def curve_function(*a: Any, **k: Any) -> Any:
         fn = orig_curve(*a, **k)
@@ -131,6 +146,7 @@ def split_run(config: Config, *, run_steps_n: int) -> dict[str, Any]:
             times["grids"] += time.perf_counter() - t0
 
     runmod.curve_function, runmod.evaluate_model, runmod.write_grids = curve_function, evaluate_model, write_grids
+    trainermod.Trainer._flush = flush  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
@@ -138,14 +154,17 @@ def split_run(config: Config, *, run_steps_n: int) -> dict[str, Any]:
             total = time.perf_counter() - t0
     finally:
         runmod.curve_function, runmod.evaluate_model, runmod.write_grids = orig_curve, orig_eval, orig_grids
+        trainermod.Trainer._flush = orig_flush  # type: ignore[method-assign]
     training = total - sum(times.values())
     per_point = times["curve"] / curve_points[0] if curve_points[0] else 0.0
+    per_log = times["log_steps"] / log_points[0] if log_points[0] else 0.0
     full_steps = config.steps
     points = full_steps // curve_every if curve_every else 0
-    extrapolated = {"training": training / run_steps_n * full_steps, "curve": per_point * points,
-                    "final_evaluation": times["final_evaluation"] + times["grids"]}
+    extrapolated = {"training": training / run_steps_n * full_steps, "log_steps": per_log * full_steps / log_every,
+                    "curve": per_point * points, "final_evaluation": times["final_evaluation"] + times["grids"]}
     return {"label": config.label, "status": record.get("status"), "run_steps": run_steps_n, "seconds": total,
-            "phases_s": {"training": training, **times}, "curve_points": curve_points[0],
+            "phases_s": {"training": training, **times}, "curve_points": curve_points[0], "log_points": log_points[0],
+            "log_every": log_every, "one_log_step_s": per_log,
             "full_run_steps": full_steps, "full_run_curve_points": points, "full_run_extrapolated_s": extrapolated,
             "full_run_share": {k: v / sum(extrapolated.values()) for k, v in extrapolated.items()}}
 
@@ -154,13 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.profile_steps", description=__doc__.split("\n\n")[0])
     p.add_argument("--iterations", type=int, default=5)
     p.add_argument("--off", action="store_true", help="profile with the speed-ups off")
-    p.add_argument("--runs", default="vae,dcgan,avae,idvae,alpha-gan",
-                   help="study models whose run is split into phases ('' for none)")
+    p.add_argument("--runs", default="all",
+                   help="study configurations whose run is split into phases: 'all' (the 19), comma-separated "
+                        "model names (each one's configurations), or '' for none")
     p.add_argument("--run-steps", type=int, default=100)
     p.add_argument("--skip-iterations", action="store_true")
     args = p.parse_args(argv)
-    if args.iterations < 1 or args.run_steps < 1:
-        print("error: --iterations and --run-steps must be >= 1", file=sys.stderr)
+    if args.iterations < 1 or args.run_steps < 50 or args.run_steps % 50:
+        print("error: --iterations must be >= 1 and --run-steps a positive multiple of 50 (the runs' log_every)",
+              file=sys.stderr)
         return 2
     torch.set_num_threads(1)
     record: dict[str, Any] = {**header("cpu"), "speedups": not args.off, "iterations": args.iterations,
@@ -179,15 +200,16 @@ def main(argv: list[str] | None = None) -> int:
                         f"{k} {v:.0%}" for k, v in r["share"].items()), flush=True)
                 rows.append({**seen[key], "label": config.label})
             record["groups"][group] = rows
-    wanted = [m for m in args.runs.split(",") if m]
-    for config in study_configs():
-        if config.spec.model in wanted and "sigma_z" not in config.label:
-            wanted.remove(config.spec.model)
-            r = split_run(config, run_steps_n=args.run_steps)
-            r["load_average_1"] = os.getloadavg()[0]
-            record["runs"].append(r)
-            print(f"run {config.label:20s} " + " ".join(f"{k} {v:.0%}" for k, v in r["full_run_share"].items())
-                  + f" (extrapolated to {r['full_run_steps']} steps)", flush=True)
+    wanted = {m for m in args.runs.split(",") if m}
+    chosen = [c for c in study_configs() if args.runs == "all" or c.spec.model in wanted]
+    if chosen:  # warm-up, not recorded: the process's first run loads the networks and caches real statistics
+        split_run(chosen[0], run_steps_n=args.run_steps)
+    for config in chosen:
+        r = split_run(config, run_steps_n=args.run_steps)
+        r["load_average_1"] = os.getloadavg()[0]
+        record["runs"].append(r)
+        print(f"run {config.label:20s} " + " ".join(f"{k} {v:.0%}" for k, v in r["full_run_share"].items())
+              + f" (extrapolated to {r['full_run_steps']} steps)", flush=True)
     record["load_average_end_1_5_15"] = list(os.getloadavg())
     print(save("profile_steps-cpu" + ("-off" if args.off else ""), record))
     return 0

@@ -16,6 +16,10 @@ arm's achieved GFLOP/s follows.
 
     python -m benchmarks.step_ab                      # study's 19 + quick's 7 → results/perf/step_ab-cpu.json
     python -m benchmarks.step_ab --variant channels_last --configs study   # on vs on + channels_last (the table)
+    python -m benchmarks.step_ab --variant compile --configs study         # eager vs torch.compile (inductor)
+
+A configuration whose arm fails (e.g. a compiled network that cannot run) is recorded with its error and left out
+of the sums; the others go on.
 """
 
 from __future__ import annotations
@@ -91,8 +95,8 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def build_arm(spec: RunSpec, *, on: bool, channels_last: bool = False, run_dir: Path | None = None,
-              overrides: dict[str, Any] | None = None) -> Trainer:
+def build_arm(spec: RunSpec, *, on: bool, channels_last: bool = False, compile: bool = False,
+              run_dir: Path | None = None, overrides: dict[str, Any] | None = None) -> Trainer:
     """A trainer for ``spec`` (model seeded by ``spec.seed``, optimisers created) with the speed-ups ``on`` or off
     at construction, ``channels_last`` forced on if asked; nothing is written unless ``fit`` is called."""
     if overrides:
@@ -102,7 +106,8 @@ def build_arm(spec: RunSpec, *, on: bool, channels_last: bool = False, run_dir: 
         torch.manual_seed(spec.seed)
         model = cls.build(cfg, dataset.spec).to(device)
         trainer = Trainer(model, dataset.train, run_dir or Path(tempfile.gettempdir()) / "step_ab", seed=spec.seed,
-                          steps=cfg.steps, device=device, progress=False, channels_last=channels_last)
+                          steps=cfg.steps, device=device, progress=False, channels_last=channels_last,
+                          compile=compile)
         model.optimizers = model.configure_optimizers()
     return trainer
 
@@ -132,10 +137,13 @@ def compare(config: Config, arms: dict[str, dict[str, Any]], *, rounds: int, per
     # the switch is read at construction (fused Adam, native convolution layers) and while stepping (functional
     # convolutions, e.g. VAE-S's filters): each arm steps inside its own setting
     on = {name: bool(kw.get("on", True)) for name, kw in arms.items()}
+    warmup_s: dict[str, float] = {}
     for name in names:
         torch.manual_seed(10_000)
         with speedups(on[name]):
+            t0 = time.perf_counter()
             run_steps(trainers[name], start - warmup, warmup)
+            warmup_s[name] = time.perf_counter() - t0  # includes compilation for a compiled arm
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         for name in names if r % 2 == 0 else names[::-1]:
@@ -151,6 +159,7 @@ def compare(config: Config, arms: dict[str, dict[str, Any]], *, rounds: int, per
     paired = [a / b for a, b in zip(times[names[0]], times[names[-1]], strict=True)]
     return {"label": config.label, "model": config.spec.model, "overrides": config.spec.overrides,
             "sweeps": config.sweeps, "steps": config.steps, "ms_per_iteration": ms, "ms_rounds": times,
+            "warmup_s": warmup_s,
             "ratio": ms[names[0]] / ms[names[-1]], "ratio_paired_median": statistics.median(paired),
             "gflop_per_iteration": flops / 1e9, "ops_per_iteration_on": ops,
             "gflops": {n: flops / 1e9 / (ms[n] / 1e3) for n in names}}
@@ -161,6 +170,8 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "speedups": {"off": {"on": False}, "on": {"on": True}},
     # the per-model channels_last table (bench/trainer.py CHANNELS_LAST_FASTER): speed-ups on, NCHW vs NHWC
     "channels_last": {"on_nchw": {"on": True}, "on_cl": {"on": True, "channels_last": True}},
+    # torch.compile of every network (inductor) against the eager speed-ups; warm-up time = compilation
+    "compile": {"on_eager": {"on": True}, "on_compiled": {"on": True, "compile": True}},
 }
 
 
@@ -204,14 +215,21 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             key = config.spec.run_id()
             if key not in done:
-                done[key] = compare(config, arms, rounds=args.rounds, per_round=args.per_round)
+                try:
+                    done[key] = compare(config, arms, rounds=args.rounds, per_round=args.per_round)
+                except Exception as exc:  # e.g. a compiled arm that cannot run: recorded, the others go on
+                    done[key] = {"label": config.label, "model": config.spec.model, "error": f"{type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''}"}
+                    print(f"{group:5s} {config.label:28s} failed: {done[key]['error']}", flush=True)
+                else:
+                    r = done[key]
+                    print(f"{group:5s} {r['label']:28s} " + " ".join(f"{n} {r['ms_per_iteration'][n]:7.1f} ms"
+                                                                      for n in arms)
+                          + f"  ratio {r['ratio']:.2f}  load {os.getloadavg()[0]:.1f}", flush=True)
                 done[key]["load_average_1"] = os.getloadavg()[0]
-                r = done[key]
-                print(f"{group:5s} {r['label']:28s} " + " ".join(f"{n} {r['ms_per_iteration'][n]:7.1f} ms"
-                                                                  for n in arms)
-                      + f"  ratio {r['ratio']:.2f}  load {r['load_average_1']:.1f}", flush=True)
             rows.append({**done[key], "label": config.label, "steps": config.steps, "sweeps": config.sweeps})
-        record["groups"][group] = {"rows": rows, "summary": summarise(rows, list(arms)) if rows else {}}
+        ok = [r for r in rows if "error" not in r]
+        record["groups"][group] = {"rows": rows, "summary": summarise(ok, list(arms)) if ok else {}}
         if rows:
             s = record["groups"][group]["summary"]
             print(f"{group}: summed per-iteration ratio {s['ratio_summed']:.3f}, step-weighted "
