@@ -94,7 +94,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--precision", default="fp32", help="fp32 (default) or bf16 autocast for training")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format (GPU speed)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks (slower on the CPU: PERFORMANCE.md)")
     p.add_argument("--data-on-device", action="store_true", help="keep the training split on the device")
     p.add_argument("--eval-precision", default="fp32",
                    help="fp32 (default, as torch-fidelity/clean-fid) or bf16 autocast for the metrics' feature networks")
