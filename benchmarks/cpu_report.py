@@ -36,6 +36,17 @@ def _load_note(ab: dict[str, Any]) -> str:
             "still scatter by about ±10 % (repeat runs of the same configuration).")
 
 
+def bf16_lines(rec: dict[str, Any]) -> list[str]:
+    """One paragraph: the study's A/B of fp32 against bf16 autocast (other arithmetic, so outside #29's target)."""
+    g = rec["groups"]["study"]
+    ratios = [r["ratio"] for r in g["rows"] if "error" not in r]
+    return [f"bf16 autocast instead (`RunSpec(precision=\"bf16\")`, `--precision bf16`: a different arithmetic, so "
+            f"not one of the speed-ups above; `{rec['command']}`, {rec['time_utc']}, load average "
+            f"{rec['machine']['load_average_1_5_15'][0]:.1f}): **{g['summary']['ratio_summed']:.2f}x** summed over "
+            f"the study's {g['summary']['configs']} configurations with the speed-ups on in both arms, per "
+            f"configuration {min(ratios):.2f}-{max(ratios):.2f}x.", ""]
+
+
 def compile_section(rec: dict[str, Any]) -> list[str]:
     """Eager (speed-ups on) against ``torch.compile`` of every network: steady state, compilation, a whole run."""
     out = ["## `torch.compile` (CPU, inductor): measured, not used", "", _prov(rec), "",
@@ -215,6 +226,9 @@ def cpu_sections(perf_dir: Path) -> list[str]:
                     f"{repeat['machine']['load_average_1_5_15'][0]:.1f} → {repeat['load_average_end_1_5_15'][0]:.1f}): "
                     f"**{s['ratio_summed']:.2f}x** summed, {s['ratio_step_weighted']:.2f}x step-weighted; per "
                     f"configuration {min(ratios):.2f}-{max(ratios):.2f}x.", ""]
+    bf16 = _load(perf_dir / "step_ab-cpu-bf16.json")
+    if bf16 and bf16["groups"].get("study", {}).get("summary"):
+        out += bf16_lines(bf16)
     compiled = _load(perf_dir / "step_ab-cpu-compile.json")
     if compiled and "study" in compiled["groups"]:
         out += compile_section(compiled)

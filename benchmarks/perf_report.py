@@ -154,10 +154,13 @@ def precision_effect(bench: dict[str, Any]) -> list[str]:
     return ["### Extractor precision flag (`--eval-precision bf16`) — measured effect", "",
             f"The suite's default is fp32, the precision torch-fidelity and clean-fid run. With `--eval-precision bf16` "
             f"(sweep `eval.precision`) the feature networks run under bf16 autocast: the cold battery took {t16:.1f} s "
-            f"(fp32: {t32:.1f} s) on this CPU and moved FID by **{100 * eff['fid']:.2f} %** (relative); every value: "
+            f"(fp32: {t32:.1f} s) on the CPU of that measurement and moved FID by **{100 * eff['fid']:.2f} %** "
+            "(relative); every value: "
             + ", ".join(f"{k} {100 * v:.2f} %" for k, v in sorted(eff.items())) +
             ". Random-initialised weights, so this is numerical drift, not a comparison with published numbers; keep "
-            "fp32 for numbers set beside papers (bf16 is a GPU speed option; on CPU it is not faster).", ""]
+            "fp32 for numbers set beside papers (bf16 is a GPU speed option: on that CPU, without native bf16 "
+            f"instructions, it was {t16 / t32:.0f}x slower; a CPU with AVX512-BF16 runs it natively, see the bf16 training A/B "
+            "below).", ""]
 
 
 def _larger_n_rows(perf_dir: Path) -> list[str]:

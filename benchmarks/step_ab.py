@@ -17,6 +17,7 @@ arm's achieved GFLOP/s follows.
     python -m benchmarks.step_ab                      # study's 19 + quick's 7 → results/perf/step_ab-cpu.json
     python -m benchmarks.step_ab --variant channels_last --configs study   # on vs on + channels_last (the table)
     python -m benchmarks.step_ab --variant compile --configs study         # eager vs torch.compile (inductor)
+    python -m benchmarks.step_ab --variant bf16 --configs study            # fp32 vs bf16 autocast (other math)
 
 A configuration whose arm fails (e.g. a compiled network that cannot run) is recorded with its error and left out
 of the sums; the others go on.
@@ -96,7 +97,8 @@ def _nothing() -> Iterator[None]:
 
 
 def build_arm(spec: RunSpec, *, on: bool, channels_last: bool = False, compile: bool = False,
-              run_dir: Path | None = None, overrides: dict[str, Any] | None = None) -> Trainer:
+              precision: str = "fp32", run_dir: Path | None = None,
+              overrides: dict[str, Any] | None = None) -> Trainer:
     """A trainer for ``spec`` (model seeded by ``spec.seed``, optimisers created) with the speed-ups ``on`` or off
     at construction, ``channels_last`` forced on if asked; nothing is written unless ``fit`` is called."""
     if overrides:
@@ -107,7 +109,7 @@ def build_arm(spec: RunSpec, *, on: bool, channels_last: bool = False, compile: 
         model = cls.build(cfg, dataset.spec).to(device)
         trainer = Trainer(model, dataset.train, run_dir or Path(tempfile.gettempdir()) / "step_ab", seed=spec.seed,
                           steps=cfg.steps, device=device, progress=False, channels_last=channels_last,
-                          compile=compile)
+                          compile=compile, precision=precision)
         model.optimizers = model.configure_optimizers()
     return trainer
 
@@ -116,7 +118,8 @@ def run_steps(trainer: Trainer, first: int, n: int) -> None:
     model = trainer.model
     model.train()
     for i in range(n):
-        model.train_step(trainer.stream, first + i)
+        with trainer.autocast():  # bf16 autocast for a bf16 arm, as the trainer's loop does; else nothing
+            model.train_step(trainer.stream, first + i)
 
 
 def count_flops(trainer: Trainer, step: int) -> tuple[int, int]:
@@ -172,6 +175,8 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "channels_last": {"on_nchw": {"on": True}, "on_cl": {"on": True, "channels_last": True}},
     # torch.compile of every network (inductor) against the eager speed-ups; warm-up time = compilation
     "compile": {"on_eager": {"on": True}, "on_compiled": {"on": True, "compile": True}},
+    # bf16 autocast (RunSpec(precision="bf16"): different arithmetic, not part of #29's equal-math speed-ups)
+    "bf16": {"on_fp32": {"on": True}, "on_bf16": {"on": True, "precision": "bf16"}},
 }
 
 

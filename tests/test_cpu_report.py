@@ -63,3 +63,12 @@ def test_the_target_is_set_against_the_convolutions_own_time() -> None:
     assert "take 90 ms of the 120 ms; 1.4x needs ≤ 100 ms, i.e. 20 of the 30 ms outside" in text
     # % of peak and of the configuration's conv mix: 16.7 / 120 = 14 %, 16.7 / 25 = 67 %
     assert "| study | a | 100 | 70.0 | 60.0 | 1.17 | 1.000 | 16.7 | 14 % | 67 % | 1.0 |" in text
+
+
+def test_bf16_paragraph_reports_the_sum_and_the_range() -> None:
+    from benchmarks.cpu_report import bf16_lines
+
+    rows = [{"label": "a", "ratio": 1.02}, {"label": "b", "ratio": 1.34}, {"label": "c", "error": "x"}]
+    rec = {**PROV, "groups": {"study": {"rows": rows, "summary": {"configs": 2, "ratio_summed": 1.134}}}}
+    text = "\n".join(bf16_lines(rec))
+    assert "**1.13x** summed over the study's 2 configurations" in text and "1.02-1.34x" in text
