@@ -1,6 +1,7 @@
 """The CPU-throughput sections of PERFORMANCE.md (issue #29), rendered from ``results/perf/step_ab-cpu.json``
-and ``step_ab-cpu-compile.json`` (benchmarks/step_ab.py), ``peak-cpu.json`` (benchmarks/peak.py) and ``profile_steps-cpu.json``
-(benchmarks/profile_steps.py); :func:`benchmarks.perf_report.render` includes them where the files exist."""
+and its variants ``-repeat``, ``-bf16``, ``-compile`` (benchmarks/step_ab.py), ``peak-cpu.json`` (benchmarks/peak.py)
+and ``profile_steps-cpu.json`` (benchmarks/profile_steps.py); :func:`benchmarks.perf_report.render` includes
+them where the files exist."""
 
 from __future__ import annotations
 
@@ -26,11 +27,15 @@ def _prov(rec: dict[str, Any]) -> str:
 QUIET_LOAD = 1.2  # 1-minute load average on the 2-core machine below which a run counts as alone on it
 
 
+def _quiet(loads: list[float]) -> bool:
+    """Whether every recorded load average is below :data:`QUIET_LOAD` (nothing else ran beside the benchmark)."""
+    return bool(loads) and max(loads) < QUIET_LOAD
+
+
 def _load_note(ab: dict[str, Any]) -> str:
-    loads = [r.get("load_average_1", 0.0) for g in ab["groups"].values() for r in g["rows"]]
-    if loads and max(loads) < QUIET_LOAD:
-        return ("Nothing else ran on the machine (load average per row below 1.2: the benchmark's own thread); ratios of "
-                "single configurations still scatter by a few per cent between repeats.")
+    if _quiet([r.get("load_average_1", 0.0) for g in ab["groups"].values() for r in g["rows"]]):
+        return (f"Nothing else ran on the machine (load average per row below {QUIET_LOAD}: the benchmark's own "
+                "thread); ratios of single configurations still scatter by a few per cent between repeats.")
     return ("The machine was shared with other jobs during the run (load average per row), so absolute times are "
             "inflated and noisy; interleaving puts the load on both arms alike, but ratios of single configurations "
             "still scatter by about ±10 % (repeat runs of the same configuration).")
@@ -154,9 +159,9 @@ def peak_section(peak: dict[str, Any]) -> list[str]:
            "A large sgemm and every distinct convolution call (forward and backward, with its output mask) of one "
            "main iteration of the study's 19 configurations, each timed alone, best of 7 blocks; GFLOP/s from "
            "PyTorch's FLOP formulas. "
-           + ("Nothing else ran on the machine (load ≤ 1.2): the 2-thread column is the two cores' limit, the "
-              "1-thread column the limit of one run (the suite trains each run on one thread)."
-              if max(r["load_average_1"] for r in peak["threads"].values()) < QUIET_LOAD else
+           + (f"Nothing else ran on the machine (load average below {QUIET_LOAD}): the 2-thread column is the two "
+              "cores' limit, the 1-thread column the limit of one run (the suite trains each run on one thread)."
+              if _quiet([r["load_average_1"] for r in peak["threads"].values()]) else
               "With other jobs on the 2 cores, the 2-thread column is unreliable (a second thread often waits for a "
               "busy core); the 1-thread column is the reference."), "",
            "| threads | sgemm | best conv call | load |", "|---:|---:|---|---:|"]

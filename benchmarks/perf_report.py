@@ -159,8 +159,8 @@ def precision_effect(bench: dict[str, Any]) -> list[str]:
             + ", ".join(f"{k} {100 * v:.2f} %" for k, v in sorted(eff.items())) +
             ". Random-initialised weights, so this is numerical drift, not a comparison with published numbers; keep "
             "fp32 for numbers set beside papers (bf16 is a GPU speed option: on that CPU, without native bf16 "
-            f"instructions, it was {t16 / t32:.0f}x slower; a CPU with AVX512-BF16 runs it natively, see the bf16 training A/B "
-            "below).", ""]
+            f"instructions, it was {t16 / t32:.0f}x slower; the 2026-12-07 machine has AVX512-BF16: see the bf16 "
+            "training A/B below).", ""]
 
 
 def _larger_n_rows(perf_dir: Path) -> list[str]:
